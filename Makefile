@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree Rust-for-Linux modules and their tools. Kbuild (the file next to this one) lists the modules; this
+# Makefile is what a developer runs. Every target installs what it needs first (scripts/setup-host.sh).
+#
+#   make               build all modules against KDIR (default: the cached test kernel, built on first use)
+#   make check         run every test (cargo, interop, KUnit and end-to-end in QEMU); prints "N passed, N failed"
+#   make demo          the main demo: capture an I2C transaction in a VM and decode it with sigrok-cli
+#   make clippy        build the modules with CLIPPY=1 and run cargo clippy/fmt on the tools
+#   make KDIR=/path/to/linux-build [ARCH=arm64] [LLVM=-19]   build the modules for another 7.x kernel tree
+#
+# Variables: KDIR, ARCH, LLVM (default -19), RUSTC (default /usr/bin/rustc), CACHE (default ~/.cache/rfl-bringup),
+# KSRC (use this kernel source instead of fetching linux-source-7.3), QEMU_KVM=1 (opt in to KVM; hangs on some hosts).
+
+SHELL := /bin/bash
+export KDIR ARCH LLVM RUSTC CACHE KSRC QEMU_KVM CROSS_COMPILE
+
+.PHONY: modules all setup kernel check demo clippy bench clean tools
+all: modules
+
+setup:
+	@scripts/setup-host.sh
+
+kernel: setup
+	@scripts/build-kernel.sh
+
+modules:
+	@scripts/build-modules.sh
+
+tools: setup
+	@scripts/build-tools.sh
+
+check:
+	@scripts/check.sh
+
+demo:
+	@scripts/demo.sh
+
+bench:
+	@scripts/bench.sh
+
+clippy:
+	@CLIPPY=1 scripts/build-modules.sh
+	@cd tools && cargo clippy --workspace --all-targets -- -D warnings && cargo fmt --all --check
+
+clean:
+	@if [ -n "$(KDIR)" ] || [ -d .tmp_versions ] || ls drivers/*/*/*.o >/dev/null 2>&1; then \
+		scripts/build-modules.sh clean; fi
+	@rm -rf build

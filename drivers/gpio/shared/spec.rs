@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Text parsing shared by the analyzer's debugfs files: numbers the way `kstrtoull(s, 0)` reads them, and the
+//! `new_device` line.
+//!
+//! `new_device` takes `NAME CHIP OFFSETS [CHIP OFFSETS ...] [names=N1,N2,...]`, like gpio-aggregator's
+//! `new_device`: CHIP is a gpiochip label, OFFSETS a list such as `0-3,7`. Without `names=`, probes are named
+//! `D0`, `D1`, ... in order.
+
+/// Longest instance name (it becomes a debugfs directory and a device name).
+pub const MAX_NAME: usize = 32;
+
+/// Parses an unsigned number like `kstrtoull(s, 0)`: `0x` hex, leading `0` octal, else decimal; one trailing
+/// newline allowed.
+pub fn parse_u64(s: &str) -> Option<u64> {
+    let s = s.strip_suffix('\n').unwrap_or(s);
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return if hex.is_empty() { None } else { u64::from_str_radix(hex, 16).ok() };
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return u64::from_str_radix(&s[1..], 8).ok();
+    }
+    if s.is_empty() {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Why a `new_device` line was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecError {
+    /// No name, or one that is too long or has characters other than `[A-Za-z0-9_.-]`.
+    BadName,
+    /// A chip without offsets, or an offset list that does not parse.
+    BadOffsets,
+    /// The `names=` list does not have one name per line.
+    NameCount,
+    /// More lines than the analyzer takes.
+    TooMany,
+}
+
+impl SpecError {
+    /// A short English description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::BadName => "bad instance or probe name",
+            Self::BadOffsets => "expected CHIP OFFSETS pairs, offsets like 0-3,7",
+            Self::NameCount => "names= must have one name per line",
+            Self::TooMany => "too many lines",
+        }
+    }
+}
+
+/// Whether `name` is usable as an instance or probe name.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// A parsed `new_device` line.
+#[derive(Debug)]
+pub struct NewDevice<'a> {
+    /// Instance name.
+    pub name: &'a str,
+    /// The `names=` value, if given (comma-separated, already checked).
+    pub names: Option<&'a str>,
+    /// Number of lines.
+    pub lines: u32,
+}
+
+/// Parses a `new_device` line; calls `line(chip, offset)` for each line in order. At most `max_lines` lines.
+pub fn parse_new_device<'a>(
+    text: &'a str,
+    max_lines: u32,
+    line: &mut impl FnMut(&'a str, u32) -> Result<(), SpecError>,
+) -> Result<NewDevice<'a>, SpecError> {
+    let mut toks = text.split_ascii_whitespace();
+    let name = toks.next().filter(|n| valid_name(n)).ok_or(SpecError::BadName)?;
+    let mut names = None;
+    let mut lines = 0u32;
+    while let Some(tok) = toks.next() {
+        if let Some(list) = tok.strip_prefix("names=") {
+            if names.is_some() || !list.split(',').all(valid_name) {
+                return Err(SpecError::BadName);
+            }
+            names = Some(list);
+            continue;
+        }
+        let chip = tok;
+        let offsets = toks.next().ok_or(SpecError::BadOffsets)?;
+        for range in offsets.split(',') {
+            let (lo, hi) = match range.split_once('-') {
+                Some((a, b)) => (a, b),
+                None => (range, range),
+            };
+            let lo: u32 = lo.parse().map_err(|_| SpecError::BadOffsets)?;
+            let hi: u32 = hi.parse().map_err(|_| SpecError::BadOffsets)?;
+            if hi < lo {
+                return Err(SpecError::BadOffsets);
+            }
+            for off in lo..=hi {
+                lines += 1;
+                if lines > max_lines {
+                    return Err(SpecError::TooMany);
+                }
+                line(chip, off)?;
+            }
+        }
+    }
+    if lines == 0 {
+        return Err(SpecError::BadOffsets);
+    }
+    if names.is_some_and(|n| n.split(',').count() != lines as usize) {
+        return Err(SpecError::NameCount);
+    }
+    Ok(NewDevice { name, names, lines })
+}

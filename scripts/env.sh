@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings for the project's scripts. Source it; every value can be overridden from the environment.
+#
+# CACHE   where everything that outlives a checkout lives (kernel source, test kernel builds, apt state)
+# KSRC    unpacked kernel source tree (default: linux-source-7.3 from trixie-backports, unpacked under $CACHE)
+# KDIR    kernel build tree the modules are built against (default: the cached test kernel)
+
+: "${CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/rfl-bringup}"
+: "${BINDGEN_VERSION:=0.73.2}"
+: "${KERNEL_SERIES:=7.3}"
+: "${LLVM:=-19}"
+: "${RUSTC:=/usr/bin/rustc}"
+: "${LIBCLANG_PATH:=/usr/lib/llvm-19/lib}"
+export CACHE LLVM RUSTC LIBCLANG_PATH
+# bindgen-cli is installed into a cache-owned root so the host's ~/.cargo stays as it was.
+BINDGEN_ROOT="$CACHE/bindgen-$BINDGEN_VERSION"
+: "${BINDGEN:=$BINDGEN_ROOT/bin/bindgen}"
+export BINDGEN
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export TOP
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The make arguments every kernel build (tree or modules) needs.
+kmake_args() {
+	printf '%s\n' "LLVM=$LLVM" "RUSTC=$RUSTC" "BINDGEN=$BINDGEN"
+}
