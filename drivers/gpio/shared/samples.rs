@@ -61,6 +61,12 @@ impl PreRing {
         Some(slot)
     }
 
+    /// Samples the ring holds; after the trigger, also the index of the trigger sample. Until the ring has
+    /// wrapped its samples are already in order at the front, so samples after the trigger can follow them.
+    pub fn filled(&self) -> usize {
+        self.filled
+    }
+
     /// Puts the ring in time order at the front of `buf` and returns the number of samples in it.
     pub fn linearize(&self, buf: &mut [u8], unit: usize) -> usize {
         if self.filled == self.len && self.len > 0 {

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe wrappers around the C glue: the probe GPIOs and GPIO lookup tables.
+//!
+//! This is the only module of the analyzer that calls C.
+
+use kernel::{
+    device::Device,
+    error::{from_err_ptr, to_result},
+    prelude::*,
+    str::CString,
+};
+
+mod ffi {
+    use kernel::{
+        bindings,
+        ffi::{c_char, c_int, c_uint},
+    };
+
+    #[repr(C)]
+    pub(super) struct GpioDescs {
+        _private: [u8; 0],
+    }
+
+    #[repr(C)]
+    pub(super) struct SlaLookup {
+        _private: [u8; 0],
+    }
+
+    extern "C" {
+        pub(super) fn sla_get_probes(dev: *mut bindings::device) -> *mut GpioDescs;
+        pub(super) fn sla_put_probes(descs: *mut GpioDescs);
+        pub(super) fn sla_probe_count(descs: *const GpioDescs) -> c_uint;
+        pub(super) fn sla_any_cansleep(descs: *const GpioDescs) -> bool;
+        pub(super) fn sla_set_consumer_name(descs: *mut GpioDescs, i: c_uint, name: *const c_char) -> c_int;
+        pub(super) fn sla_read(descs: *mut GpioDescs, state: *mut u32) -> c_int;
+        pub(super) fn sla_fatal_signal_pending() -> bool;
+        pub(super) fn sla_cond_resched();
+        pub(super) fn sla_probe_names(dev: *mut bindings::device, names: *mut *const c_char, n: c_uint) -> c_int;
+        pub(super) fn sla_probe_names_count(dev: *mut bindings::device) -> c_int;
+        pub(super) fn sla_lookup_add(
+            dev_id: *const c_char,
+            n: c_uint,
+            chips: *const *const c_char,
+            offsets: *const u32,
+        ) -> *mut SlaLookup;
+        pub(super) fn sla_lookup_remove(l: *mut SlaLookup);
+    }
+}
+
+fn raw(dev: &Device) -> *mut kernel::bindings::device {
+    // CAST: `Device` is a transparent wrapper around `struct device` (`Device::as_raw()` is crate-private).
+    core::ptr::from_ref(dev).cast::<kernel::bindings::device>().cast_mut()
+}
+
+/// The probe lines of one analyzer instance, requested as inputs.
+///
+/// # Invariants
+///
+/// `descs` was returned by a successful `gpiod_get_array()` and is released only in `drop`.
+pub(crate) struct Probes {
+    descs: *mut ffi::GpioDescs,
+    count: u32,
+}
+
+// SAFETY: A `gpio_descs` may be read and released from any thread; gpiolib does its own locking.
+unsafe impl Send for Probes {}
+// SAFETY: The only shared-reference operation, `read`, is `gpiod_get_array_value()`, which is safe concurrently.
+unsafe impl Sync for Probes {}
+
+impl Probes {
+    /// Requests the `probe` GPIOs of `dev` (from its firmware node or a lookup table) as inputs.
+    pub(crate) fn get(dev: &Device) -> Result<Self> {
+        // SAFETY: `dev` is a valid device for the duration of the call.
+        let descs = from_err_ptr(unsafe { ffi::sla_get_probes(raw(dev)) })?;
+        // SAFETY: `descs` is a valid array returned just above.
+        let count = unsafe { ffi::sla_probe_count(descs) };
+        // INVARIANT: `descs` was just returned by `gpiod_get_array()`.
+        Ok(Self { descs, count })
+    }
+
+    /// Number of probes.
+    pub(crate) fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether any probe's chip may sleep while reading (such lines cannot be sampled with IRQs off).
+    pub(crate) fn any_can_sleep(&self) -> bool {
+        // SAFETY: By the type invariant `descs` is valid.
+        unsafe { ffi::sla_any_cansleep(self.descs) }
+    }
+
+    /// Names probe `i` as its consumer (shown in `/sys/kernel/debug/gpio`).
+    pub(crate) fn set_consumer_name(&self, i: u32, name: &CStr) -> Result {
+        // SAFETY: By the type invariant `descs` is valid; `name` is a valid C string, copied by gpiolib.
+        to_result(unsafe { ffi::sla_set_consumer_name(self.descs, i, name.as_char_ptr()) })
+    }
+
+    /// Reads all probes at once: bit `i` is probe `i + 1`, logical value.
+    #[inline(always)]
+    pub(crate) fn read(&self) -> Result<u32> {
+        let mut state = 0u32;
+        // SAFETY: By the type invariant `descs` is valid; `state` is a valid `u32` to write to.
+        to_result(unsafe { ffi::sla_read(self.descs, &mut state) })?;
+        Ok(state)
+    }
+}
+
+impl Drop for Probes {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `descs` is valid and released only here.
+        unsafe { ffi::sla_put_probes(self.descs) };
+    }
+}
+
+/// Whether the current task has a fatal signal pending (checked even with IRQs off, as upstream does).
+#[inline(always)]
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: Reads the current task's signal state; always safe in process context.
+    unsafe { ffi::sla_fatal_signal_pending() }
+}
+
+/// Gives the scheduler and RCU a chance to run (between two IRQs-off windows of a long capture).
+pub(crate) fn cond_resched() {
+    // SAFETY: Called in process context with IRQs and preemption enabled.
+    unsafe { ffi::sla_cond_resched() }
+}
+
+/// Reads the `probe-names` property of `dev`; fails as upstream does when the count does not match.
+pub(crate) fn probe_names(dev: &Device, count: u32) -> Result<KVec<CString>> {
+    // SAFETY: `dev` is valid for the call.
+    let have = unsafe { ffi::sla_probe_names_count(raw(dev)) };
+    to_result(have)?;
+    if have as u32 != count {
+        // Upstream returns -EBADR when the number of names differs from the number of GPIOs.
+        return Err(EBADR);
+    }
+    let mut ptrs = KVec::from_elem(core::ptr::null::<kernel::ffi::c_char>(), count as usize, GFP_KERNEL)?;
+    // SAFETY: `ptrs` has room for `count` pointers; the strings belong to the firmware node, which outlives this
+    // call, and are copied below before it returns.
+    let got = unsafe { ffi::sla_probe_names(raw(dev), ptrs.as_mut_ptr(), count) };
+    to_result(got)?;
+    if got as u32 != count {
+        return Err(EBADR);
+    }
+    let mut names = KVec::with_capacity(count as usize, GFP_KERNEL)?;
+    for p in ptrs.iter() {
+        // SAFETY: The glue filled every slot with a valid NUL-terminated string of the firmware node.
+        let s = unsafe { CStr::from_char_ptr(*p) };
+        names.push(CString::try_from_fmt(fmt!("{}", s.to_str().map_err(|_| EINVAL)?))?, GFP_KERNEL)?;
+    }
+    Ok(names)
+}
+
+/// A GPIO lookup table that gives device `dev_id` its `probe` GPIOs, for instances created without firmware.
+///
+/// # Invariants
+///
+/// `raw` was returned by a successful `sla_lookup_add` and is removed only in `drop`.
+pub(crate) struct LookupTable {
+    raw: *mut ffi::SlaLookup,
+}
+
+// SAFETY: Lookup tables are added and removed under gpiolib's own lock, from any thread.
+unsafe impl Send for LookupTable {}
+// SAFETY: `LookupTable` has no shared-reference operations.
+unsafe impl Sync for LookupTable {}
+
+impl LookupTable {
+    /// Adds a table mapping `probe` index `i` of `dev_id` to `lines[i]` = (chip label, offset).
+    pub(crate) fn add(dev_id: &CStr, lines: &[(CString, u32)]) -> Result<Self> {
+        let mut chips = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+        let mut offsets = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+        for (chip, off) in lines {
+            chips.push(chip.as_char_ptr(), GFP_KERNEL)?;
+            offsets.push(*off, GFP_KERNEL)?;
+        }
+        let n = u32::try_from(lines.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `dev_id` and every chip label are valid C strings and the arrays hold `n` entries; the glue
+        // copies all of them.
+        let raw = from_err_ptr(unsafe {
+            ffi::sla_lookup_add(dev_id.as_char_ptr(), n, chips.as_ptr(), offsets.as_ptr())
+        })?;
+        // INVARIANT: `raw` was just added.
+        Ok(Self { raw })
+    }
+}
+
+impl Drop for LookupTable {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `raw` is an added table, removed only here.
+        unsafe { ffi::sla_lookup_remove(self.raw) };
+    }
+}

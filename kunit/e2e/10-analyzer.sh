@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-2.0
+# The Rust analyzer end to end, on the waveform chip: I2C captured with a START trigger (decoded on the host by
+# sigrok-cli), 16 and 32 probes, pre-trigger, timeout, SIGKILL abort, every bad input, unload during a capture.
+W=/sys/kernel/debug/gpio-waveform
+LA=/sys/kernel/debug/gpio-sloppy-logic-analyzer
+I=$LA/i2c
+
+uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+
+# capture_on_cpu1 DIR: runs a blocking capture on CPU1 (the CPU the tool would isolate).
+capture_on_cpu1() { taskset -c 1 sh -c "echo 1 > $1/capture"; }
+
+expect la_new_device write_file $LA/new_device "i2c gpio-waveform 0-1 names=SCL,SDA"
+expect_eq la_meta_data "$(cat $I/meta_data)" "$(printf 'probe01=SCL\nprobe02=SDA')"
+expect_eq la_unitsize_8 "$(cat $I/unitsize)" 1
+expect_eq la_default_buf_size "$(cat $I/buf_size)" 262144
+expect_err la_no_sample_data_before_capture "No such file" cat $I/sample_data
+
+# Measure what this (emulated) CPU can do, then pick a rate with margin and an I2C bus slow enough for it.
+write_file $I/delay_ns 1000000
+write_file $I/buf_size 16
+capture_on_cpu1 $I
+acq=$(cat $I/delay_ns_acquisition)
+period=$((acq * 4))
+[ $period -lt 1000 ] && period=1000
+rate=$((1000000000 / period))
+bus=$((rate / 10))
+[ $bus -gt 100000 ] && bus=100000
+echo "@@INFO read cost ${acq} ns: sampling at ${rate} Hz, I2C at ${bus} Hz"
+
+# i2c_case NAME DIR CHANNELS SCL SDA PROGRAM-PAYLOAD: play an I2C transfer on lines SCL/SDA, capture it with a
+# START trigger, and leave the samples for the host to decode.
+i2c_case() {
+	name=$1 dir=$2 nch=$3 scl=$4 sda=$5; shift 5
+	write_file $W/program "i2c rate=$bus scl=$scl sda=$sda $*"
+	write_file $dir/delay_ns $period
+	# Long enough for the whole transfer: ~30 bits per byte-and-margin at bus rate.
+	write_file $dir/buf_size $((rate / bus * 9 * 8 + 2000))
+	write_file $dir/trigger_expr "$((scl + 1))H+$((sda + 1))F"
+	write_file $dir/trigger_timeout_ms 5000
+	write_file $W/play 100000000
+	if out=$(capture_on_cpu1 $dir 2>&1); then
+		e2e_pass "${name}_capture"
+		mkdir -p /out/decode/$name
+		cat $dir/sample_data > /out/decode/$name/sample_data
+		cat $dir/stats > /out/decode/$name/stats
+		printf 'channels=%s\nrate=%s\nscl=%s\nsda=%s\n' $nch $rate $scl $sda > /out/decode/$name/check
+		echo "expect=$*" >> /out/decode/$name/check
+		expect_eq "${name}_trigger_is_sample_0" "$(grep trigger_sample $dir/stats)" "trigger_sample=0"
+	else
+		e2e_fail "${name}_capture" "$out"
+	fi
+	write_file $W/play stop
+}
+
+i2c_case i2c_8probes $I 2 0 1 write 0x50 de ad be ef
+grep -q "achieved_rate_hz=" $I/stats && e2e_pass la_stats_exported || e2e_fail la_stats_exported "$(cat $I/stats)"
+
+# 16 and 32 probes: wider samples, I2C on high lines.
+expect la_new_device_16 write_file $LA/new_device "w16 gpio-waveform 0-15"
+expect_eq la_unitsize_16 "$(cat $LA/w16/unitsize)" 2
+i2c_case i2c_16probes $LA/w16 16 13 14 write 0x3c 01 80
+expect la_new_device_32 write_file $LA/new_device "w32 gpio-waveform 0-31"
+expect_eq la_unitsize_32 "$(cat $LA/w32/unitsize)" 4
+i2c_case i2c_32probes $LA/w32 32 30 31 read 0x68 12 34n
+expect_eq la_32probe_meta "$(grep -c probe $LA/w32/meta_data)" 32
+
+# Pre-trigger: half of the buffer from before the START.
+write_file $I/pretrigger_percent 50
+write_file $W/program "i2c rate=$bus write 0x50 de ad be ef"
+write_file $I/trigger_expr "1H+2F"
+write_file $W/play 100000000
+if capture_on_cpu1 $I; then
+	ts=$(sed -n 's/trigger_sample=//p' $I/stats)
+	half=$(( $(cat $I/buf_size) / 2 ))
+	expect_eq la_pretrigger_index "$ts" "$half"
+	mkdir -p /out/decode/i2c_pretrigger
+	cat $I/sample_data > /out/decode/i2c_pretrigger/sample_data
+	printf 'channels=2\nrate=%s\nscl=0\nsda=1\nexpect=write 0x50 de ad be ef\n' $rate > /out/decode/i2c_pretrigger/check
+else
+	e2e_fail la_pretrigger_index "capture failed"
+fi
+write_file $W/play stop
+write_file $I/pretrigger_percent 0
+
+# A failed capture keeps the last good sample_data.
+good=$(md5sum < $I/sample_data)
+write_file $I/trigger_expr "1R"
+write_file $I/trigger_timeout_ms 50
+expect_err la_trigger_timeout "timed out" capture_on_cpu1 $I
+expect_eq la_failed_capture_keeps_data "$(md5sum < $I/sample_data)" "$good"
+expect_eq la_trigger_is_one_shot "$(cat $I/trigger_expr)" ""
+
+# SIGKILL aborts a trigger wait promptly.
+write_file $I/trigger_expr "1R"
+write_file $I/trigger_timeout_ms 0
+taskset -c 1 sh -c "echo 1 > $I/capture" &
+pid=$!
+sleep 1
+t0=$(uptime_cs)
+kill -9 $pid
+wait $pid 2>/dev/null
+t1=$(uptime_cs)
+echo "@@INFO SIGKILL to exit: $(( (t1 - t0) * 10 )) ms (emulated)"
+[ $((t1 - t0)) -le 50 ] && e2e_pass la_sigkill_aborts_trigger_wait || e2e_fail la_sigkill_aborts_trigger_wait "took $(( (t1 - t0) * 10 )) ms"
+expect_eq la_aborted_capture_keeps_data "$(md5sum < $I/sample_data)" "$good"
+
+# Bad writes: each refused with its errno and nothing changed.
+write_file $I/delay_ns $period
+write_file $I/buf_size 4096
+expect_err la_bad_delay_zero "Invalid argument" write_file $I/delay_ns 0
+expect_err la_bad_delay_text "Invalid argument" write_file $I/delay_ns abc
+expect_err la_bad_delay_negative "Invalid argument" write_file $I/delay_ns -5
+expect_err la_bad_buf_zero "Invalid argument" write_file $I/buf_size 0
+expect_err la_bad_buf_huge "Argument list too long" write_file $I/buf_size 99999999999
+expect_err la_bad_trigger_odd "Invalid argument" write_file $I/trigger "$(printf '\003')"
+expect_err la_bad_trigger_long "Invalid argument" sh -c "head -c 2050 /dev/zero > $I/trigger"
+expect_err la_bad_expr_channel "Numerical result out of range" write_file $I/trigger_expr "3H"
+expect_err la_bad_expr_term "Invalid argument" write_file $I/trigger_expr "1Z"
+expect_err la_bad_expr_conflict "Invalid argument" write_file $I/trigger_expr "1H+1L"
+expect_err la_bad_pretrigger "Numerical result out of range" write_file $I/pretrigger_percent 101
+expect_err la_bad_timeout "Numerical result out of range" write_file $I/trigger_timeout_ms 999999999999
+expect_eq la_bad_writes_change_nothing "$(cat $I/delay_ns) $(cat $I/buf_size) $(cat $I/pretrigger_percent) $(cat $I/trigger_expr)" "$period 4096 0 "
+expect_err la_rate_too_high "Numerical result out of range" sh -c "echo 1 > /dev/null; printf 1 > $I/delay_ns; taskset -c 1 sh -c 'echo 1 > $I/capture'"
+write_file $I/delay_ns $period
+expect la_capture_zero_is_noop write_file $I/capture 0
+expect_err la_new_device_bad_line "Invalid argument" write_file $LA/new_device "x gpio-waveform"
+expect_err la_new_device_bad_name "Invalid argument" write_file $LA/new_device "a/b gpio-waveform 0"
+expect_err la_new_device_too_many "Argument list too long" write_file $LA/new_device "x gpio-waveform 0-32"
+expect_err la_new_device_unknown_chip "No such device" write_file $LA/new_device "x no-such-chip 0"
+expect_err la_new_device_exists "File exists" write_file $LA/new_device "i2c gpio-waveform 0"
+expect_err la_delete_unknown "Invalid argument" write_file $LA/delete_device "nope"
+expect la_delete_device write_file $LA/delete_device "w16"
+expect_err la_deleted_is_gone "No such file" ls $LA/w16
+
+# Deleting an instance while it waits for a trigger stops the capture with ENODEV.
+write_file $LA/w32/delay_ns $period
+write_file $LA/w32/trigger_expr "1R"
+(taskset -c 1 sh -c "echo 1 > $LA/w32/capture" 2>/tmp/w32.err; echo $? > /tmp/w32.rc) &
+sleep 1
+expect la_delete_during_capture write_file $LA/delete_device "w32"
+wait
+expect_eq la_capture_ended_by_delete "$(cat /tmp/w32.rc)" 1
+
+# Unloading the module during a capture (and with a file open) is safe.
+write_file $I/trigger_expr "1R"
+taskset -c 1 sh -c "echo 1 > $I/capture" 2>/dev/null &
+pid=$!
+exec 7< $I/meta_data
+sleep 1
+rmmod gpio_sloppy_la 2>/tmp/rmmod.err
+rc=$?
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+exec 7<&-
+if [ $rc != 0 ]; then rmmod gpio_sloppy_la; fi
+expect_err la_unloaded "No such file" ls $LA
+expect la_reload insmod /modules/gpio_sloppy_la.ko
