@@ -17,6 +17,10 @@ BINDGEN_ROOT="$CACHE/bindgen-$BINDGEN_VERSION"
 : "${BINDGEN:=$BINDGEN_ROOT/bin/bindgen}"
 export BINDGEN
 
+# dt-schema's venv (scripts/setup-host.sh creates it).
+DTSCHEMA_BIN="$CACHE/venv-dtschema-2026.9/bin"
+export DTSCHEMA_BIN
+
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export TOP
 

@@ -20,7 +20,7 @@ mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,modules,tests,etc,root}
 
 cp /bin/busybox "$root/bin/busybox"
 install -m 0755 "$TOP/kunit/guest/init" "$root/init"
-cp "$TOP/kunit/guest/lib.sh" "$root/tests/lib.sh"
+cp "$TOP"/kunit/guest/*.sh "$root/tests/"
 for m in test demo bench; do
 	mkdir -p "$root/tests/$m"
 	if [ -d "$TOP/kunit/$m" ]; then cp "$TOP"/kunit/"$m"/*.sh "$root/tests/$m/" 2>/dev/null || true; fi
@@ -84,7 +84,7 @@ grep '^@@E2E' "$outdir/console.log" | sed 's/^@@E2E //' > "$outdir/e2e.txt" || t
 e2e_pass=$(grep -c '^ok ' "$outdir/e2e.txt" || true)
 e2e_fail=$(grep -c '^not ok ' "$outdir/e2e.txt" || true)
 # Kernel splats fail a run even when every test passed.
-grep -E 'BUG:|WARNING:|Oops|Kernel panic|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|sleeping function called from invalid context|rcu_sched self-detected stall|rcu: INFO|soft lockup|hard LOCKUP|blocked for more than|kernel BUG|Call Trace:|refcount_t:|list_add corruption|list_del corruption|ODEBUG' \
+grep -E 'BUG:|WARNING:|Oops|Kernel panic|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context|rcu_sched self-detected stall|rcu: INFO|soft lockup|hard LOCKUP|blocked for more than|kernel BUG|Call Trace:|refcount_t:|list_add corruption|list_del corruption|ODEBUG' \
 	"$outdir/console.log" > "$outdir/splats.txt" || true
 splats=$(wc -l < "$outdir/splats.txt")
 echo "$ktap_pass $ktap_fail $e2e_pass $e2e_fail $splats $guest_ok" > "$outdir/counts"

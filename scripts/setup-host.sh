@@ -29,3 +29,13 @@ if ! [ -x "$BINDGEN" ] || ! "$BINDGEN" --version 2>/dev/null | grep -q " $BINDGE
 	mkdir -p "$BINDGEN_ROOT"
 	cargo install -q --locked --root "$BINDGEN_ROOT" bindgen-cli --version "$BINDGEN_VERSION"
 fi
+
+# dt-schema for the device-tree binding checks, in a venv of its own under the cache.
+DTSCHEMA_VERSION=2026.9
+venv=$CACHE/venv-dtschema-$DTSCHEMA_VERSION
+if ! [ -x "$venv/bin/dt-doc-validate" ]; then
+	log "installing dtschema $DTSCHEMA_VERSION from PyPI into $venv"
+	rm -rf "$venv"
+	/usr/bin/python3 -m venv "$venv"
+	"$venv/bin/pip" install -q "dtschema==$DTSCHEMA_VERSION"
+fi

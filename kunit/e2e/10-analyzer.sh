@@ -16,17 +16,8 @@ expect_eq la_unitsize_8 "$(cat $I/unitsize)" 1
 expect_eq la_default_buf_size "$(cat $I/buf_size)" 262144
 expect_err la_no_sample_data_before_capture "No such file" cat $I/sample_data
 
-# Measure what this (emulated) CPU can do, then pick a rate with margin and an I2C bus slow enough for it.
-write_file $I/delay_ns 1000000
-write_file $I/buf_size 16
-capture_on_cpu1 $I
-acq=$(cat $I/delay_ns_acquisition)
-period=$((acq * 4))
-[ $period -lt 1000 ] && period=1000
-rate=$((1000000000 / period))
-bus=$((rate / 10))
-[ $bus -gt 100000 ] && bus=100000
-echo "@@INFO read cost ${acq} ns: sampling at ${rate} Hz, I2C at ${bus} Hz"
+. /tests/rate.sh
+pick_rates $I
 
 # i2c_case NAME DIR CHANNELS SCL SDA PROGRAM-PAYLOAD: play an I2C transfer on lines SCL/SDA, capture it with a
 # START trigger, and leave the samples for the host to decode.
@@ -55,15 +46,6 @@ i2c_case() {
 
 i2c_case i2c_8probes $I 2 0 1 write 0x50 de ad be ef
 grep -q "achieved_rate_hz=" $I/stats && e2e_pass la_stats_exported || e2e_fail la_stats_exported "$(cat $I/stats)"
-
-# 16 and 32 probes: wider samples, I2C on high lines.
-expect la_new_device_16 write_file $LA/new_device "w16 gpio-waveform 0-15"
-expect_eq la_unitsize_16 "$(cat $LA/w16/unitsize)" 2
-i2c_case i2c_16probes $LA/w16 16 13 14 write 0x3c 01 80
-expect la_new_device_32 write_file $LA/new_device "w32 gpio-waveform 0-31"
-expect_eq la_unitsize_32 "$(cat $LA/w32/unitsize)" 4
-i2c_case i2c_32probes $LA/w32 32 30 31 read 0x68 12 34n
-expect_eq la_32probe_meta "$(grep -c probe $LA/w32/meta_data)" 32
 
 # Pre-trigger: half of the buffer from before the START.
 write_file $I/pretrigger_percent 50
@@ -114,14 +96,15 @@ expect_err la_bad_delay_negative "Invalid argument" write_file $I/delay_ns -5
 expect_err la_bad_buf_zero "Invalid argument" write_file $I/buf_size 0
 expect_err la_bad_buf_huge "Argument list too long" write_file $I/buf_size 99999999999
 expect_err la_bad_trigger_odd "Invalid argument" write_file $I/trigger "$(printf '\003')"
-expect_err la_bad_trigger_long "Invalid argument" sh -c "head -c 2050 /dev/zero > $I/trigger"
+expect_err la_bad_trigger_long "Invalid argument" dd if=/dev/zero of=$I/trigger bs=2050 count=1
 expect_err la_bad_expr_channel "Numerical result out of range" write_file $I/trigger_expr "3H"
 expect_err la_bad_expr_term "Invalid argument" write_file $I/trigger_expr "1Z"
 expect_err la_bad_expr_conflict "Invalid argument" write_file $I/trigger_expr "1H+1L"
 expect_err la_bad_pretrigger "Numerical result out of range" write_file $I/pretrigger_percent 101
 expect_err la_bad_timeout "Numerical result out of range" write_file $I/trigger_timeout_ms 999999999999
 expect_eq la_bad_writes_change_nothing "$(cat $I/delay_ns) $(cat $I/buf_size) $(cat $I/pretrigger_percent) $(cat $I/trigger_expr)" "$period 4096 0 "
-expect_err la_rate_too_high "Numerical result out of range" sh -c "echo 1 > /dev/null; printf 1 > $I/delay_ns; taskset -c 1 sh -c 'echo 1 > $I/capture'"
+write_file $I/delay_ns 1
+expect_err la_rate_too_high "Numerical result out of range" capture_on_cpu1 $I
 write_file $I/delay_ns $period
 expect la_capture_zero_is_noop write_file $I/capture 0
 expect_err la_new_device_bad_line "Invalid argument" write_file $LA/new_device "x gpio-waveform"
@@ -130,8 +113,19 @@ expect_err la_new_device_too_many "Argument list too long" write_file $LA/new_de
 expect_err la_new_device_unknown_chip "No such device" write_file $LA/new_device "x no-such-chip 0"
 expect_err la_new_device_exists "File exists" write_file $LA/new_device "i2c gpio-waveform 0"
 expect_err la_delete_unknown "Invalid argument" write_file $LA/delete_device "nope"
-expect la_delete_device write_file $LA/delete_device "w16"
-expect_err la_deleted_is_gone "No such file" ls $LA/w16
+expect_err la_new_device_lines_in_use "Device or resource busy" write_file $LA/new_device "other gpio-waveform 1-2"
+# 16 and 32 probes: wider samples, I2C on high lines. GPIO lines are exclusive, so the 2-probe instance goes
+# first and comes back afterwards.
+expect la_delete_device write_file $LA/delete_device "i2c"
+expect_err la_deleted_is_gone "No such file" ls $I
+expect la_new_device_16 write_file $LA/new_device "w16 gpio-waveform 0-15"
+expect_eq la_unitsize_16 "$(cat $LA/w16/unitsize)" 2
+i2c_case i2c_16probes $LA/w16 16 13 14 write 0x3c 01 80
+write_file $LA/delete_device "w16"
+expect la_new_device_32 write_file $LA/new_device "w32 gpio-waveform 0-31"
+expect_eq la_unitsize_32 "$(cat $LA/w32/unitsize)" 4
+expect_eq la_32probe_meta "$(grep -c probe $LA/w32/meta_data)" 32
+i2c_case i2c_32probes $LA/w32 32 30 31 read 0x68 12 34n
 
 # Deleting an instance while it waits for a trigger stops the capture with ENODEV.
 write_file $LA/w32/delay_ns $period
@@ -141,18 +135,21 @@ sleep 1
 expect la_delete_during_capture write_file $LA/delete_device "w32"
 wait
 expect_eq la_capture_ended_by_delete "$(cat /tmp/w32.rc)" 1
+expect la_capture_ended_with_enodev grep -q "No such device" /tmp/w32.err
+write_file $LA/new_device "i2c gpio-waveform 0-1 names=SCL,SDA"
 
-# Unloading the module during a capture (and with a file open) is safe.
+# Unloading the module during a capture, or while a file is open, is refused (open files pin the module), never
+# a crash; once they are closed it unloads.
 write_file $I/trigger_expr "1R"
 taskset -c 1 sh -c "echo 1 > $I/capture" 2>/dev/null &
 pid=$!
 exec 7< $I/meta_data
 sleep 1
-rmmod gpio_sloppy_la 2>/tmp/rmmod.err
-rc=$?
-kill -9 $pid 2>/dev/null
+expect_err la_rmmod_refused_during_capture "can't unload" rmmod gpio_sloppy_la
+kill -9 $pid
 wait $pid 2>/dev/null
+expect_err la_rmmod_refused_with_open_file "can't unload" rmmod gpio_sloppy_la
 exec 7<&-
-if [ $rc != 0 ]; then rmmod gpio_sloppy_la; fi
+expect la_rmmod_after_close rmmod gpio_sloppy_la
 expect_err la_unloaded "No such file" ls $LA
 expect la_reload insmod /modules/gpio_sloppy_la.ko

@@ -30,8 +30,9 @@ expect_eq() {
 	if [ "$2" = "$3" ]; then e2e_pass "$1"; else e2e_fail "$1" "got '$2', want '$3'"; fi
 }
 
-# write_file FILE VALUE: a single write(2) of VALUE (busybox echo writes once), errors to stderr.
-write_file() { printf '%s' "$2" > "$1"; }
+# write_file FILE VALUE: a single write(2) of VALUE without a newline; the shell reports a failed write on
+# stderr with the errno's text (busybox printf does not).
+write_file() { echo -n "$2" > "$1"; }
 
 # A named artifact the host checks after the run (e.g. with sigrok-cli).
 artifact() { mkdir -p "/out/$(dirname "$1")"; cat > "/out/$1"; }

@@ -116,8 +116,13 @@ impl TimingStats {
         if self.samples < 2 || span == 0 {
             return 0;
         }
-        // (n - 1) intervals in `span` ns: rate = (n - 1) * 1e9 / span Hz.
-        ((u128::from(self.samples - 1) * 1_000_000_000_000) / u128::from(span)) as u64
+        // (n - 1) intervals in `span` ns: rate = (n - 1) * 1e9 / span Hz, kept in 64 bits (the kernel has no
+        // 128-bit division): whole Hz first, then the thousandths from the remainder.
+        let Some(scaled) = (self.samples - 1).checked_mul(1_000_000_000) else {
+            return u64::MAX;
+        };
+        let (hz, rem) = (scaled / span, scaled % span);
+        hz.saturating_mul(1000).saturating_add(rem.saturating_mul(1000) / span)
     }
 
     /// Mean lateness.

@@ -100,7 +100,7 @@ impl TriggerError {
 /// Parses upstream's binary `(mask, value)` pairs. An empty input is a valid, empty trigger.
 pub fn parse_pairs(
     bytes: &[u8],
-    sink: &mut impl FnMut(Step) -> Result<(), TriggerError>,
+    sink: &mut dyn FnMut(Step) -> Result<(), TriggerError>,
 ) -> Result<(), TriggerError> {
     if bytes.len() > MAX_PAIR_BYTES {
         return Err(TriggerError::TooLong);
@@ -119,7 +119,7 @@ pub fn parse_pairs(
 pub fn parse_expr(
     text: &str,
     probes: u32,
-    sink: &mut impl FnMut(Step) -> Result<(), TriggerError>,
+    sink: &mut dyn FnMut(Step) -> Result<(), TriggerError>,
 ) -> Result<(), TriggerError> {
     let text = text.trim();
     if text.is_empty() {

@@ -11,11 +11,9 @@
 
 use crate::{
     gpio::{self, Probes},
-    shared::{
-        samples::{self, PreRing},
-        timing::{self, TimingStats},
-        trigger::{Matcher, Step},
-    },
+    samples::{self, PreRing},
+    timing::{self, TimingStats},
+    trigger::{Matcher, Step},
 };
 use kernel::{
     interrupt::local_interrupt_disable,

@@ -12,10 +12,8 @@ use kernel::{
 };
 
 mod ffi {
-    use kernel::{
-        bindings,
-        ffi::{c_char, c_int, c_uint},
-    };
+    use core::ffi::c_void;
+    use kernel::ffi::{c_char, c_int, c_uint};
 
     #[repr(C)]
     pub(super) struct GpioDescs {
@@ -28,7 +26,7 @@ mod ffi {
     }
 
     extern "C" {
-        pub(super) fn sla_get_probes(dev: *mut bindings::device) -> *mut GpioDescs;
+        pub(super) fn sla_get_probes(dev: *mut c_void) -> *mut GpioDescs;
         pub(super) fn sla_put_probes(descs: *mut GpioDescs);
         pub(super) fn sla_probe_count(descs: *const GpioDescs) -> c_uint;
         pub(super) fn sla_any_cansleep(descs: *const GpioDescs) -> bool;
@@ -36,8 +34,8 @@ mod ffi {
         pub(super) fn sla_read(descs: *mut GpioDescs, state: *mut u32) -> c_int;
         pub(super) fn sla_fatal_signal_pending() -> bool;
         pub(super) fn sla_cond_resched();
-        pub(super) fn sla_probe_names(dev: *mut bindings::device, names: *mut *const c_char, n: c_uint) -> c_int;
-        pub(super) fn sla_probe_names_count(dev: *mut bindings::device) -> c_int;
+        pub(super) fn sla_probe_names(dev: *mut c_void, names: *mut *const c_char, n: c_uint) -> c_int;
+        pub(super) fn sla_probe_names_count(dev: *mut c_void) -> c_int;
         pub(super) fn sla_lookup_add(
             dev_id: *const c_char,
             n: c_uint,
@@ -48,9 +46,10 @@ mod ffi {
     }
 }
 
-fn raw(dev: &Device) -> *mut kernel::bindings::device {
+/// The `struct device` behind `dev`, for the glue (which declares it `struct device *`).
+fn raw(dev: &Device) -> *mut core::ffi::c_void {
     // CAST: `Device` is a transparent wrapper around `struct device` (`Device::as_raw()` is crate-private).
-    core::ptr::from_ref(dev).cast::<kernel::bindings::device>().cast_mut()
+    core::ptr::from_ref(dev).cast_mut().cast()
 }
 
 /// The probe lines of one analyzer instance, requested as inputs.

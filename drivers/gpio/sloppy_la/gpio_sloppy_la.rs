@@ -22,31 +22,35 @@
 //! C version of this driver: [`drivers/gpio/gpio-sloppy-logic-analyzer.c`](srctree/drivers/gpio/gpio-sloppy-logic-analyzer.c)
 
 use kernel::{
-    debugfs::{Dir, File},
     device::{self, Core},
     driver, faux, of, platform,
     prelude::*,
     str::CString,
-    sync::Mutex,
     uaccess::UserSliceReader,
 };
 
 mod capture;
 mod gpio;
 mod instance;
+#[path = "../../common/owned_debugfs.rs"]
+mod owned_debugfs;
 
-/// The kernel-independent logic, shared with the host crate `tools/la-core` (which unit-tests it).
+use owned_debugfs::{Dir, File, Ops};
+
+// The kernel-independent logic, shared with the host crate `tools/la-core` (which unit-tests it). Its items are
+// `pub` for that crate.
 #[allow(unreachable_pub, dead_code)]
-mod shared {
-    #[path = "../../shared/samples.rs"]
-    pub(crate) mod samples;
-    #[path = "../../shared/spec.rs"]
-    pub(crate) mod spec;
-    #[path = "../../shared/timing.rs"]
-    pub(crate) mod timing;
-    #[path = "../../shared/trigger.rs"]
-    pub(crate) mod trigger;
-}
+#[path = "../shared/samples.rs"]
+mod samples;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../shared/spec.rs"]
+mod spec;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../shared/timing.rs"]
+mod timing;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../shared/trigger.rs"]
+mod trigger;
 
 use instance::{Instance, Limits};
 
@@ -72,8 +76,8 @@ module! {
 }
 
 fn limits() -> Result<Limits> {
-    let mib = *module_parameters::max_buf_mib.value();
-    let irqoff = *module_parameters::max_irqoff_us.value();
+    let mib = module_parameters::max_buf_mib.value();
+    let irqoff = module_parameters::max_irqoff_us.value();
     if mib == 0 || !(100..=1_000_000).contains(&irqoff) {
         pr_err!("max_buf_mib must be > 0 and max_irqoff_us in 100..=1000000\n");
         return Err(EINVAL);
@@ -105,10 +109,6 @@ kernel::sync::global_lock! {
     unsafe(uninit) static GLOBALS: Mutex<Globals> = Globals { root: None, manual: KVec::new() };
 }
 
-fn root_dir() -> Result<Dir> {
-    GLOBALS.lock().root.clone().ok_or(ENODEV)
-}
-
 kernel::of_device_table!(OF_TABLE, <LaDriver as platform::Driver>::IdInfo, [(of::DeviceId::new(c"gpio-sloppy-logic-analyzer"), ())]);
 
 /// The platform driver: one instance per `gpio-sloppy-logic-analyzer` device.
@@ -135,7 +135,8 @@ impl platform::Driver for LaDriver {
         let names = gpio::probe_names(dev, count).inspect_err(|e| {
             dev_err!(dev, "error naming the GPIOs: {:?}\n", e);
         })?;
-        let instance = Instance::new(dev, dev.name(), &names, &root_dir()?, limits()?)?;
+        let g = GLOBALS.lock();
+        let instance = Instance::new(dev, dev.name(), &names, g.root.as_ref().ok_or(ENODEV)?, limits()?)?;
         Ok(Self { _instance: instance })
     }
 }
@@ -144,14 +145,14 @@ impl platform::Driver for LaDriver {
 fn new_device(text: &str) -> Result {
     let mut lines: KVec<(CString, u32)> = KVec::new();
     let mut oom = false;
-    let spec = shared::spec::parse_new_device(text, instance::MAX_PROBES, &mut |chip, off| {
+    let spec = spec::parse_new_device(text, instance::MAX_PROBES, &mut |chip, off| {
         let chip = CString::try_from_fmt(fmt!("{chip}")).map_err(|_| {
             oom = true;
-            shared::spec::SpecError::TooMany
+            spec::SpecError::TooMany
         })?;
         lines.push((chip, off), GFP_KERNEL).map_err(|_| {
             oom = true;
-            shared::spec::SpecError::TooMany
+            spec::SpecError::TooMany
         })
     });
     if oom {
@@ -160,7 +161,7 @@ fn new_device(text: &str) -> Result {
     let spec = spec.map_err(|e| {
         pr_info!("new_device: {}\n", e.describe());
         match e {
-            shared::spec::SpecError::TooMany => E2BIG,
+            spec::SpecError::TooMany => E2BIG,
             _ => EINVAL,
         }
     })?;
@@ -185,10 +186,11 @@ fn new_device(text: &str) -> Result {
         pr_info!("new_device: instance {} exists\n", spec.name);
         return Err(EEXIST);
     }
-    let root = g.root.clone().ok_or(ENODEV)?;
+    let root = g.root.as_ref().ok_or(ENODEV)?;
     let device = faux::Registration::new(&dev_name, None)?;
     let lookup = gpio::LookupTable::add(&dev_name, &lines)?;
-    let instance = Instance::new(device.as_ref(), &name, &names, &root, limits()?).map_err(|e| {
+    let fdev: &faux::Device<device::Bound> = device.as_ref();
+    let instance = Instance::new(fdev.as_ref(), &name, &names, root, limits()?).map_err(|e| {
         // gpiolib defers when a chip label is unknown: say so plainly.
         if e == EPROBE_DEFER {
             pr_info!("new_device: no gpiochip with that label, or offset out of range\n");
@@ -206,7 +208,7 @@ fn read_line(r: &mut UserSliceReader) -> Result<KVec<u8>> {
         return Err(E2BIG);
     }
     let mut buf = KVec::new();
-    r.read_all(&mut buf, GFP_KERNEL)?;
+    r.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
     Ok(buf)
 }
 
@@ -262,14 +264,15 @@ impl kernel::InPlaceModule for SloppyLa {
                 limits()?;
                 // SAFETY: Called once, at module init, before anything else uses `GLOBALS`.
                 unsafe { GLOBALS.init() };
-                GLOBALS.lock().root = Some(Dir::new(LA_NAME));
+                GLOBALS.lock().root = Some(Dir::new(LA_NAME, None)?);
                 GlobalsGuard
             },
             _files: {
-                let root = root_dir()?;
+                let g = GLOBALS.lock();
+                let root = g.root.as_ref().ok_or(ENODEV)?;
                 let mut files = KVec::new();
-                files.push(KBox::pin_init(root.write_callback_file(c"new_device", (), &new_device_store), GFP_KERNEL)?, GFP_KERNEL)?;
-                files.push(KBox::pin_init(root.write_callback_file(c"delete_device", (), &delete_device_store), GFP_KERNEL)?, GFP_KERNEL)?;
+                files.push(KBox::pin_init(File::new(root, c"new_device", (), Ops::store(new_device_store)), GFP_KERNEL)?, GFP_KERNEL)?;
+                files.push(KBox::pin_init(File::new(root, c"delete_device", (), Ops::store(delete_device_store)), GFP_KERNEL)?, GFP_KERNEL)?;
                 files
             },
             _driver <- driver::Registration::new(LA_NAME, module),
@@ -279,7 +282,7 @@ impl kernel::InPlaceModule for SloppyLa {
 
 #[kunit_tests(gpio_sloppy_la)]
 mod tests {
-    use super::shared::{samples, spec, timing, trigger};
+    use super::{samples, spec, timing, trigger};
 
     fn steps(text: &str, probes: u32) -> Result<KVec<trigger::Step>, trigger::TriggerError> {
         let mut v = KVec::new();

@@ -22,11 +22,13 @@
 use crate::{
     capture::{self, Request},
     gpio::Probes,
-    shared::{samples, spec, timing::TimingStats, trigger},
+    samples, spec,
+    timing::TimingStats,
+    trigger,
 };
 use core::fmt::{self, Write as _};
+use crate::owned_debugfs::{read_bytes, Dir, File, Ops};
 use kernel::{
-    debugfs::{Dir, File},
     device::Device,
     prelude::*,
     str::CString,
@@ -87,7 +89,6 @@ pub(crate) struct Analyzer {
     probes: Probes,
     unit: usize,
     limits: Limits,
-    dir: Dir,
     #[pin]
     published: Mutex<Published>,
     #[pin]
@@ -97,14 +98,17 @@ pub(crate) struct Analyzer {
     acq_ns: Atomic<u64>,
     /// Set when the instance goes away: a running capture stops with `ENODEV`.
     abort: Atomic<bool>,
+    /// Declared last, so dropped after `published` (which holds `sample_data`, a file in it).
+    dir: Dir,
 }
 
 /// An instance with its files; dropping it removes the files, stopping any capture first.
 pub(crate) struct Instance {
-    core: Arc<Analyzer>,
-    // Dropped after `drop()` has set `abort`, so a running capture ends before its file goes.
-    _files: KVec<Pin<KBox<File<Arc<Analyzer>>>>>,
+    // Fields are dropped in declaration order, after `drop()` has set `abort` (so a running capture ends before
+    // its file goes): the files first, then `core`, whose last reference removes the directory they were in.
     _meta: Pin<KBox<File<KVec<u8>>>>,
+    _files: KVec<Pin<KBox<File<Arc<Analyzer>>>>>,
+    core: Arc<Analyzer>,
 }
 
 impl Drop for Instance {
@@ -121,7 +125,7 @@ fn read_text(r: Reader<'_>, max: usize) -> Result<KVec<u8>> {
         return Err(E2BIG);
     }
     let mut buf = KVec::new();
-    r.read_all(&mut buf, GFP_KERNEL)?;
+    r.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
     Ok(buf)
 }
 
@@ -144,13 +148,18 @@ fn alloc_buffer(bytes: usize) -> Result<VVec<u8>> {
 }
 
 impl Analyzer {
+    /// The instance's name, for messages.
+    fn name(&self) -> &str {
+        self.name.to_str().unwrap_or("?")
+    }
+
     fn buf_bytes(&self, samples: usize) -> Result<usize> {
         let bytes = samples.checked_mul(self.unit).ok_or(E2BIG)?;
         if samples == 0 {
             return Err(EINVAL);
         }
         if bytes > self.limits.max_buf_bytes {
-            pr_info!("{}: buf_size {} exceeds the cap of {} bytes (max_buf_bytes)\n", self.name, samples, self.limits.max_buf_bytes);
+            pr_info!("{}: buf_size {} exceeds the cap of {} bytes (max_buf_bytes)\n", self.name(), samples, self.limits.max_buf_bytes);
             return Err(E2BIG);
         }
         Ok(bytes)
@@ -198,7 +207,7 @@ impl Analyzer {
         let (period_ns, steps, timeout_ms, pre_pct, samples, work) = {
             let mut s = self.settings.lock();
             if s.delay_ns == 0 {
-                pr_info!("{}: set delay_ns before capturing\n", self.name);
+                pr_info!("{}: set delay_ns before capturing\n", self.name());
                 return Err(EINVAL);
             }
             // One-shot: a capture consumes the trigger whatever its outcome, as upstream.
@@ -223,7 +232,7 @@ impl Analyzer {
         };
         // Remove the old file (waiting for its readers) before creating the new one with the same name.
         published.sample_data = None;
-        published.sample_data = Some(KBox::pin_init(self.dir.read_binary_file(c"sample_data", buf), GFP_KERNEL)?);
+        published.sample_data = Some(KBox::pin_init(File::new(&self.dir, c"sample_data", buf, Ops::read(read_bytes)), GFP_KERNEL)?);
         *self.report.lock() = Some(Report {
             period_ns,
             samples,
@@ -250,7 +259,7 @@ impl Analyzer {
         if period_ns < acq_ns {
             pr_info!(
                 "{}: delay_ns {} is below the read cost of {} ns: the highest rate is about {} Hz\n",
-                self.name,
+                self.name(),
                 period_ns,
                 acq_ns,
                 1_000_000_000 / acq_ns.max(1)
@@ -266,7 +275,7 @@ impl Analyzer {
             max_irqoff_ns: self.limits.max_irqoff_ns,
         };
         let outcome = capture::run(&self.probes, &req, buf, self.unit, &self.abort).inspect_err(|e| {
-            pr_info!("{}: capture failed: {:?}\n", self.name, e);
+            pr_info!("{}: capture failed: {:?}\n", self.name(), e);
         })?;
         Ok((outcome, acq_ns))
     }
@@ -456,14 +465,13 @@ impl Instance {
             meta.extend_from_slice(line.to_bytes(), GFP_KERNEL)?;
         }
         let unit = samples::unit_size(count);
-        let dir = root.subdir(name);
+        let dir = Dir::new(name, Some(root))?;
         let core = Arc::pin_init(
             try_pin_init!(Analyzer {
                 name: CString::try_from_fmt(fmt!("{}", name.to_str().map_err(|_| EINVAL)?))?,
                 probes,
                 unit,
                 limits,
-                dir: dir.clone(),
                 published <- new_mutex!(Published { sample_data: None }, "Analyzer::published"),
                 settings <- new_mutex!(
                     Settings {
@@ -479,25 +487,31 @@ impl Instance {
                 report <- new_mutex!(None, "Analyzer::report"),
                 acq_ns: Atomic::new(0),
                 abort: Atomic::new(false),
+                dir,
             }),
             GFP_KERNEL,
         )?;
         core.set_buf_size(DEFAULT_BUF_SAMPLES.min(limits.max_buf_bytes / unit).max(1))?;
 
-        let meta = KBox::pin_init(dir.read_binary_file(c"meta_data", meta), GFP_KERNEL)?;
-        let mut files = KVec::new();
-        let c = &core;
-        files.push(KBox::pin_init(dir.read_write_callback_file(c"delay_ns", c.clone(), &delay_ns_show, &delay_ns_store), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.read_callback_file(c"delay_ns_acquisition", c.clone(), &acq_show), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.read_write_callback_file(c"buf_size", c.clone(), &buf_size_show, &buf_size_store), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.write_callback_file(c"capture", c.clone(), &capture_store), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.write_callback_file(c"trigger", c.clone(), &trigger_store), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.read_write_callback_file(c"trigger_expr", c.clone(), &trigger_expr_show, &trigger_expr_store), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.read_write_callback_file(c"trigger_timeout_ms", c.clone(), &timeout_show, &timeout_store), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.read_write_callback_file(c"pretrigger_percent", c.clone(), &pretrigger_show, &pretrigger_store), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.read_callback_file(c"unitsize", c.clone(), &unitsize_show), GFP_KERNEL)?, GFP_KERNEL)?;
-        files.push(KBox::pin_init(dir.read_callback_file(c"stats", c.clone(), &stats_show), GFP_KERNEL)?, GFP_KERNEL)?;
-        Ok(Self { core, _files: files, _meta: meta })
+        let d = &core.dir;
+        let meta = KBox::pin_init(File::new(d, c"meta_data", meta, Ops::read(read_bytes)), GFP_KERNEL)?;
+        let table: [(&CStr, Ops<Arc<Analyzer>>); 10] = [
+            (c"delay_ns", Ops::show_store(delay_ns_show, delay_ns_store)),
+            (c"delay_ns_acquisition", Ops::show(acq_show)),
+            (c"buf_size", Ops::show_store(buf_size_show, buf_size_store)),
+            (c"capture", Ops::store(capture_store)),
+            (c"trigger", Ops::store(trigger_store)),
+            (c"trigger_expr", Ops::show_store(trigger_expr_show, trigger_expr_store)),
+            (c"trigger_timeout_ms", Ops::show_store(timeout_show, timeout_store)),
+            (c"pretrigger_percent", Ops::show_store(pretrigger_show, pretrigger_store)),
+            (c"unitsize", Ops::show(unitsize_show)),
+            (c"stats", Ops::show(stats_show)),
+        ];
+        let mut files = KVec::with_capacity(table.len(), GFP_KERNEL)?;
+        for (name, ops) in table {
+            files.push(KBox::pin_init(File::new(d, name, core.clone(), ops), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        Ok(Self { _meta: meta, _files: files, core })
     }
 
     /// The instance's name (its debugfs directory).

@@ -19,7 +19,6 @@
 
 use core::ffi::c_void;
 use kernel::{
-    debugfs,
     error::from_err_ptr,
     prelude::*,
     sync::{new_spinlock, Arc, SpinLock},
@@ -33,6 +32,13 @@ use kernel::{
 mod program;
 
 use program::{Edge, EdgeSink, ProgramError};
+
+// Shared with the other modules; this one has no binary files.
+#[allow(dead_code)]
+#[path = "../../common/owned_debugfs.rs"]
+mod owned_debugfs;
+
+use owned_debugfs::{Dir, File, Ops};
 
 module! {
     type: GpioWaveform,
@@ -140,8 +146,14 @@ fn compile(text: &str) -> Result<(u32, KVec<Edge>)> {
 }
 
 /// The state shared by the chip callbacks and the debugfs files.
+///
+/// # Invariants
+///
+/// `ngpio` is in `1..=32`.
+#[pin_data]
 struct Player {
     /// A spinlock, not a mutex: the chip is read with interrupts off.
+    #[pin]
     program: SpinLock<Program>,
     ngpio: u32,
 }
@@ -264,7 +276,7 @@ fn read_text(reader: &mut UserSliceReader, max: usize) -> Result<KVec<u8>> {
         return Err(E2BIG);
     }
     let mut buf = KVec::new();
-    reader.read_all(&mut buf, GFP_KERNEL)?;
+    reader.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
     Ok(buf)
 }
 
@@ -305,18 +317,16 @@ fn state_show(p: &Arc<Player>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::R
 
 struct GpioWaveform {
     // Fields are dropped in declaration order: the files and the board device go before the chip they use.
-    _program: Pin<KBox<debugfs::File<Arc<Player>>>>,
-    _play: Pin<KBox<debugfs::File<Arc<Player>>>>,
-    _state: Pin<KBox<debugfs::File<Arc<Player>>>>,
-    _dir: debugfs::Dir,
+    _files: KVec<Pin<KBox<File<Arc<Player>>>>>,
+    _dir: Dir,
     _board: Option<Board>,
     _chip: Chip,
 }
 
 impl kernel::Module for GpioWaveform {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let ngpio = *module_parameters::ngpio.value();
-        let analyzer_lines = *module_parameters::analyzer_lines.value();
+        let ngpio = module_parameters::ngpio.value();
+        let analyzer_lines = module_parameters::analyzer_lines.value();
         if !(1..=32).contains(&ngpio) || analyzer_lines > ngpio {
             pr_err!("ngpio must be 1..=32 and analyzer_lines <= ngpio\n");
             return Err(EINVAL);
@@ -333,15 +343,17 @@ impl kernel::Module for GpioWaveform {
             0 => None,
             n => Some(Board::register(n)?),
         };
-        let dir = debugfs::Dir::new(c"gpio-waveform");
-        let program = KBox::pin_init(
-            dir.read_write_callback_file(c"program", player.clone(), &program_show, &program_store),
-            GFP_KERNEL,
-        )?;
-        let play = KBox::pin_init(dir.write_callback_file(c"play", player.clone(), &play_store), GFP_KERNEL)?;
-        let state = KBox::pin_init(dir.read_callback_file(c"state", player, &state_show), GFP_KERNEL)?;
+        let dir = Dir::new(c"gpio-waveform", None)?;
+        let mut files = KVec::new();
+        for (name, ops) in [
+            (c"program", Ops::show_store(program_show, program_store)),
+            (c"play", Ops::store(play_store)),
+            (c"state", Ops::show(state_show)),
+        ] {
+            files.push(KBox::pin_init(File::new(&dir, name, player.clone(), ops), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
         pr_info!("{} lines, analyzer device: {}\n", ngpio, analyzer_lines);
-        Ok(Self { _program: program, _play: play, _state: state, _dir: dir, _board: board, _chip: chip })
+        Ok(Self { _files: files, _dir: dir, _board: board, _chip: chip })
     }
 }
 

@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 
 #include "gpio_waveform_glue.h"
+#include "../../common/owned_debugfs_glue.h"
 
 struct wf_chip {
 	struct gpio_chip gc;

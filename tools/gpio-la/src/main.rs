@@ -45,6 +45,9 @@ enum Cmd {
     Capture(CaptureArgs),
     /// Convert a raw sample_data dump and its meta_data into .sr or VCD, in constant memory.
     Convert(ConvertArgs),
+    /// Render a waveform program (the test chip's grammar, e.g. "i2c rate=100000 write 0x50 de ad") into raw
+    /// samples, as sample_data would hold them, plus a matching meta_data.
+    Synth(SynthArgs),
     /// Internal: the process that runs the blocking capture on the isolated CPU.
     #[command(name = "__worker", hide = true)]
     Worker { capture: PathBuf, cpu: u32 },
@@ -105,6 +108,27 @@ struct ConvertArgs {
     #[arg(long)]
     unitsize: Option<usize>,
     /// Output file: .sr or .vcd.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// The program, e.g. "i2c rate=400k write 0x50 de ad be ef" (numbers as the test chip reads them).
+    program: String,
+    /// Sample rate in Hz (SI allowed).
+    #[arg(short = 's', long = "rate", value_parser = parse_si, default_value = "1M")]
+    rate: u64,
+    /// Number of probes (channels) to write; the program's lines must be below it.
+    #[arg(long, default_value_t = 2)]
+    probes: u32,
+    /// Probe names, comma-separated (default D0,D1,...).
+    #[arg(long)]
+    names: Option<String>,
+    /// Repeat the program this many times back to back (for large test captures).
+    #[arg(long, default_value_t = 1)]
+    repeat: u64,
+    /// Output raw sample file; meta_data is written next to it as <output>.meta.
     #[arg(short, long)]
     output: PathBuf,
 }
@@ -397,6 +421,59 @@ fn convert(a: &ConvertArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+struct VecSink(Vec<la_core::waveform::Edge>);
+
+impl la_core::waveform::EdgeSink for VecSink {
+    fn push(&mut self, e: la_core::waveform::Edge) -> Result<(), la_core::waveform::ProgramError> {
+        self.0.push(e);
+        Ok(())
+    }
+}
+
+fn synth(a: &SynthArgs) -> Result<ExitCode> {
+    if !(1..=32).contains(&a.probes) {
+        bail!("--probes must be 1..=32");
+    }
+    let period = la_core::timing::period_for_rate(a.rate).with_context(|| format!("{} Hz is not a usable rate", a.rate))?;
+    let mut sink = VecSink(Vec::new());
+    let idle = la_core::waveform::compile(&a.program, &mut sink).map_err(|e| anyhow::anyhow!("program: {}", e.describe()))?;
+    let edges = sink.0;
+    let mask = if a.probes == 32 { u32::MAX } else { (1u32 << a.probes) - 1 };
+    if idle & !mask != 0 || edges.iter().any(|e| e.state & !mask != 0) {
+        bail!("the program drives lines beyond --probes {}", a.probes);
+    }
+    let names: Vec<String> = match &a.names {
+        Some(n) => n.split(',').map(str::to_string).collect(),
+        None => (0..a.probes).map(|i| format!("D{i}")).collect(),
+    };
+    if names.len() != a.probes as usize {
+        bail!("--names has {} names for {} probes", names.len(), a.probes);
+    }
+    // Idle for a tenth of the program before and after, so decoders see a quiet bus.
+    let len_ns = edges.last().map_or(0, |e| e.t_ns);
+    let lead = len_ns / 10 + period;
+    let per_rep = (len_ns + 2 * lead) / period;
+    let unit = la_core::samples::unit_size(a.probes);
+    write_atomic(&a.output, |w| {
+        let mut sample = vec![0u8; unit];
+        for _ in 0..a.repeat {
+            for i in 0..per_rep {
+                let t = i * period;
+                let state = if t < lead { idle } else { la_core::waveform::state_at(idle, &edges, t - lead) };
+                sample.copy_from_slice(&state.to_le_bytes()[..unit]);
+                w.write_all(&sample)?;
+            }
+        }
+        Ok(())
+    })?;
+    let meta: String = names.iter().enumerate().map(|(i, n)| format!("probe{:02}={n}\n", i + 1)).collect();
+    let mut meta_path = a.output.clone().into_os_string();
+    meta_path.push(".meta");
+    write_atomic(Path::new(&meta_path), |w| Ok(w.write_all(meta.as_bytes())?))?;
+    eprintln!("{} samples of {} byte(s) written to {}", per_rep * a.repeat, unit, a.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list(debugfs: &Path) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for i in analyzer::list(debugfs)? {
@@ -432,6 +509,7 @@ fn main() -> ExitCode {
         Cmd::List => list(&cli.debugfs),
         Cmd::Capture(a) => capture(&cli.debugfs, a, &interrupted),
         Cmd::Convert(a) => convert(a),
+        Cmd::Synth(a) => synth(a),
         Cmd::Worker { capture, cpu } => run_worker(capture, *cpu),
     };
     match r {

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0
+# The demo, inside the VM: the waveform chip plays an I2C transaction on two lines; gpio-la isolates CPU1 and
+# captures it through the Rust analyzer with a trigger on the START condition; capture.sr goes to the host.
+. /tests/rate.sh
+W=/sys/kernel/debug/gpio-waveform
+LA=/sys/kernel/debug/gpio-sloppy-logic-analyzer
+say() { echo "@@INFO $*"; }
+
+write_file $LA/new_device "i2c gpio-waveform 0-1 names=SCL,SDA"
+say "analyzer instance: $(gpio-la list)"
+pick_rates $LA/i2c >/dev/null
+payload="write 0x50 de ad be ef ; read 0x50 12 34n"
+say "the test chip plays: I2C at $bus Hz: $payload"
+write_file $W/program "i2c rate=$bus $payload"
+write_file $W/play 1500000000
+say "\$ gpio-la capture -i i2c -c 1 -s $rate -n $((rate / bus * 120 + 2000)) -t 1H+2F --vcd -o /out/capture.sr"
+if gpio-la capture -i i2c -c 1 -s $rate -n $((rate / bus * 120 + 2000)) -t 1H+2F --timeout-ms 10000 --vcd \
+	-o /out/capture.sr >/dev/null 2>/tmp/err; then
+	sed 's/^/@@INFO   /' /tmp/err
+	e2e_pass demo_capture
+else
+	sed 's/^/@@INFO   /' /tmp/err
+	e2e_fail demo_capture "gpio-la failed"
+fi
+echo "$payload" > /out/played.txt
