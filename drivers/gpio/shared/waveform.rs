@@ -18,6 +18,7 @@
 //!                                                    `;` between segments is a repeated START
 //! spi    [rate=HZ] [mode=0..3] [sck=L] [mosi=L] [miso=L] [cs=L] BYTE ... [/ MISO_BYTE ...]
 //! uart   [baud=HZ] [tx=LINE] BYTE ...                8N1, LSB first, idle high
+//! clock  [line=LINE] half_ns=NS count=N             square wave from low: N half periods of NS each
 //! ```
 //! Numbers accept a `0x` prefix; BYTE is hex without one (`de`, `0xde` both work).
 
@@ -48,7 +49,7 @@ impl ProgramError {
     /// A short English description, used in kernel logs and host error messages.
     pub fn describe(self) -> &'static str {
         match self {
-            Self::UnknownKind => "unknown program kind (expected edges, i2c, spi or uart)",
+            Self::UnknownKind => "unknown program kind (expected edges, i2c, spi, uart or clock)",
             Self::BadToken => "malformed token",
             Self::BadLine => "line number out of range or used twice",
             Self::BadRate => "rate out of range",
@@ -103,12 +104,11 @@ struct Builder<'a, S: EdgeSink> {
     sink: &'a mut S,
     t_ns: u64,
     state: u32,
-    edges: usize,
 }
 
 impl<'a, S: EdgeSink> Builder<'a, S> {
     fn new(sink: &'a mut S, idle: u32) -> Self {
-        Self { sink, t_ns: 0, state: idle, edges: 0 }
+        Self { sink, t_ns: 0, state: idle }
     }
 
     /// Sets `line` to `high` at the current time.
@@ -116,7 +116,6 @@ impl<'a, S: EdgeSink> Builder<'a, S> {
         let state = if high { self.state | (1 << line) } else { self.state & !(1 << line) };
         if state != self.state {
             self.state = state;
-            self.edges += 1;
             self.sink.push(Edge { t_ns: self.t_ns, state })?;
         }
         Ok(())
@@ -151,6 +150,7 @@ pub fn compile<S: EdgeSink>(program: &str, sink: &mut S) -> Result<u32, ProgramE
         Some("i2c") => compile_i2c(toks, sink),
         Some("spi") => compile_spi(toks, sink),
         Some("uart") => compile_uart(toks, sink),
+        Some("clock") => compile_clock(toks, sink),
         Some(_) => Err(ProgramError::UnknownKind),
         None => Err(ProgramError::Empty),
     }
@@ -414,6 +414,33 @@ fn compile_uart<'a, S: EdgeSink>(
     b.wait(2 * bit);
     // A trailing edge-free stretch still needs a final edge so the program has a defined length.
     Ok(idle)
+}
+
+fn compile_clock<'a, S: EdgeSink>(
+    toks: impl Iterator<Item = &'a str>,
+    sink: &mut S,
+) -> Result<u32, ProgramError> {
+    let (mut line, mut half, mut count) = (0u32, 0u64, 0u64);
+    for tok in toks {
+        match option(tok).ok_or(ProgramError::BadToken)? {
+            ("line", v) => line = parse_line(v)?,
+            ("half_ns", v) => half = parse_u64(v).ok_or(ProgramError::BadToken)?,
+            ("count", v) => count = parse_u64(v).ok_or(ProgramError::BadToken)?,
+            _ => return Err(ProgramError::BadToken),
+        }
+    }
+    if half == 0 {
+        return Err(ProgramError::BadRate);
+    }
+    if count == 0 {
+        return Err(ProgramError::Empty);
+    }
+    let mut b = Builder::new(sink, 0);
+    for i in 0..count {
+        b.wait(half);
+        b.set(line, i % 2 == 0)?;
+    }
+    Ok(0)
 }
 
 /// Returns the lines' state `t_ns` after playback started, given the program's idle state and edges.

@@ -292,3 +292,21 @@ fn program_errors() {
     assert_eq!(compile_vec("uart 100"), Err(ProgramError::BadToken));
     assert_eq!(compile_vec("bogus"), Err(ProgramError::UnknownKind));
 }
+
+#[test]
+fn clock_square_wave() {
+    let (idle, edges) = compile_vec("clock line=3 half_ns=500 count=4").unwrap();
+    assert_eq!(idle, 0);
+    assert_eq!(
+        edges,
+        [
+            Edge { t_ns: 500, state: 8 },
+            Edge { t_ns: 1000, state: 0 },
+            Edge { t_ns: 1500, state: 8 },
+            Edge { t_ns: 2000, state: 0 }
+        ]
+    );
+    assert_eq!(compile_vec("clock count=3"), Err(ProgramError::BadRate));
+    assert_eq!(compile_vec("clock half_ns=10"), Err(ProgramError::Empty));
+    assert_eq!(compile_vec("clock half_ns=10 count=2 bogus"), Err(ProgramError::BadToken));
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Benchmarks (not tests: they print ratios measured side by side in one run and assert nothing):
+#   1. the Rust analyzer vs the upstream C analyzer in one QEMU boot (achieved rate, rate error, jitter);
+#   2. .sr conversion throughput of gpio-la vs upstream's zip path vs sigrok-cli, and peak memory.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+"$TOP/scripts/setup-host.sh"
+kdir=$("$TOP/scripts/build-modules.sh")
+"$TOP/scripts/build-tools.sh"
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-1800} "$TOP/scripts/qemu-run.sh" "$kdir" bench "$TOP/build/bench"
+python3 "$TOP/kunit/host/bench-analyzers.py" "$TOP/build/bench/out"
+echo
+"$TOP/kunit/host/bench-convert.sh"
