@@ -30,13 +30,20 @@ mod ffi {
     pub(super) struct OdfFile {
         pub(super) data: *const c_void,
         pub(super) show: Option<unsafe extern "C" fn(*const c_void, *mut c_void) -> c_int>,
-        pub(super) write: Option<unsafe extern "C" fn(*const c_void, *const c_void, usize) -> isize>,
-        pub(super) read: Option<unsafe extern "C" fn(*const c_void, *mut c_void, usize, *mut i64) -> isize>,
+        pub(super) write:
+            Option<unsafe extern "C" fn(*const c_void, *const c_void, usize) -> isize>,
+        pub(super) read:
+            Option<unsafe extern "C" fn(*const c_void, *mut c_void, usize, *mut i64) -> isize>,
     }
 
     extern "C" {
         pub(super) fn odf_create_dir(name: *const c_char, parent: *mut c_void) -> *mut c_void;
-        pub(super) fn odf_create_file(name: *const c_char, mode: u16, parent: *mut c_void, f: *mut OdfFile) -> *mut c_void;
+        pub(super) fn odf_create_file(
+            name: *const c_char,
+            mode: u16,
+            parent: *mut c_void,
+            f: *mut OdfFile,
+        ) -> *mut c_void;
         pub(super) fn odf_remove(d: *mut c_void);
     }
 }
@@ -126,7 +133,10 @@ impl<T: Send + Sync> kernel::fmt::Display for ShowAdapter<'_, T> {
 /// # Safety
 ///
 /// `data` must point to a live `File<T>` and `seq` to the `seq_file` being shown.
-unsafe extern "C" fn show_tramp<T: Send + Sync>(data: *const c_void, seq: *mut c_void) -> kernel::ffi::c_int {
+unsafe extern "C" fn show_tramp<T: Send + Sync>(
+    data: *const c_void,
+    seq: *mut c_void,
+) -> kernel::ffi::c_int {
     // SAFETY: By the function's safety contract `data` points to a live `File<T>`.
     let file = unsafe { &*data.cast::<File<T>>() };
     let Some(show) = file.ops.show else {
@@ -141,7 +151,11 @@ unsafe extern "C" fn show_tramp<T: Send + Sync>(data: *const c_void, seq: *mut c
 /// # Safety
 ///
 /// `data` must point to a live `File<T>`; `buf` and `len` describe the user buffer of this `write(2)`.
-unsafe extern "C" fn write_tramp<T: Send + Sync>(data: *const c_void, buf: *const c_void, len: usize) -> isize {
+unsafe extern "C" fn write_tramp<T: Send + Sync>(
+    data: *const c_void,
+    buf: *const c_void,
+    len: usize,
+) -> isize {
     // SAFETY: By the function's safety contract `data` points to a live `File<T>`.
     let file = unsafe { &*data.cast::<File<T>>() };
     let Some(store) = file.ops.store else {
@@ -159,7 +173,12 @@ unsafe extern "C" fn write_tramp<T: Send + Sync>(data: *const c_void, buf: *cons
 ///
 /// `data` must point to a live `File<T>`; `buf`/`len` describe the user buffer and `pos` the file position
 /// of this `read(2)`.
-unsafe extern "C" fn read_tramp<T: Send + Sync>(data: *const c_void, buf: *mut c_void, len: usize, pos: *mut i64) -> isize {
+unsafe extern "C" fn read_tramp<T: Send + Sync>(
+    data: *const c_void,
+    buf: *mut c_void,
+    len: usize,
+    pos: *mut i64,
+) -> isize {
     // SAFETY: By the function's safety contract `data` points to a live `File<T>`.
     let file = unsafe { &*data.cast::<File<T>>() };
     let Some(read) = file.ops.read else {
@@ -178,49 +197,84 @@ unsafe extern "C" fn read_tramp<T: Send + Sync>(data: *const c_void, buf: *mut c
 impl<T> Ops<T> {
     /// A read-only text file.
     pub(crate) const fn show(show: ShowFn<T>) -> Self {
-        Self { show: Some(show), read: None, store: None }
+        Self {
+            show: Some(show),
+            read: None,
+            store: None,
+        }
     }
 
     /// A write-only file.
     pub(crate) const fn store(store: StoreFn<T>) -> Self {
-        Self { show: None, read: None, store: Some(store) }
+        Self {
+            show: None,
+            read: None,
+            store: Some(store),
+        }
     }
 
     /// A text file that can be read and written.
     pub(crate) const fn show_store(show: ShowFn<T>, store: StoreFn<T>) -> Self {
-        Self { show: Some(show), read: None, store: Some(store) }
+        Self {
+            show: Some(show),
+            read: None,
+            store: Some(store),
+        }
     }
 
     /// A read-only binary file.
     pub(crate) const fn read(read: ReadFn<T>) -> Self {
-        Self { show: None, read: Some(read), store: None }
+        Self {
+            show: None,
+            read: Some(read),
+            store: None,
+        }
     }
 
     /// Permissions: 0400 if readable, 0200 if writable, as upstream's analyzer files have.
     fn mode(&self) -> u16 {
-        let r = if self.show.is_some() || self.read.is_some() { 0o400 } else { 0 };
+        let r = if self.show.is_some() || self.read.is_some() {
+            0o400
+        } else {
+            0
+        };
         let w = if self.store.is_some() { 0o200 } else { 0 };
         r | w
     }
 }
 
 /// A [`ReadFn`] for data that is a byte buffer.
-pub(crate) fn read_bytes<B: core::ops::Deref<Target = [u8]>>(data: &B, w: &mut UserSliceWriter, off: &mut Offset) -> Result<usize> {
+pub(crate) fn read_bytes<B: core::ops::Deref<Target = [u8]>>(
+    data: &B,
+    w: &mut UserSliceWriter,
+    off: &mut Offset,
+) -> Result<usize> {
     w.write_slice_file(data, off)
 }
 
 impl<T: Send + Sync> File<T> {
     /// Creates file `name` in `dir`, owning `data`; permissions follow from `ops`.
-    pub(crate) fn new<'a>(dir: &'a Dir, name: &'a CStr, data: T, ops: Ops<T>) -> impl PinInit<Self, Error> + 'a
+    pub(crate) fn new<'a>(
+        dir: &'a Dir,
+        name: &'a CStr,
+        data: T,
+        ops: Ops<T>,
+    ) -> impl PinInit<Self, Error> + 'a
     where
         T: 'a,
     {
         let mode = ops.mode();
         let raw = ffi::OdfFile {
             data: core::ptr::null(),
-            show: ops.show.map(|_| show_tramp::<T> as unsafe extern "C" fn(_, _) -> _),
-            write: ops.store.map(|_| write_tramp::<T> as unsafe extern "C" fn(_, _, _) -> _),
-            read: ops.read.map(|_| read_tramp::<T> as unsafe extern "C" fn(_, _, _, _) -> _),
+            show: ops
+                .show
+                .map(|_| show_tramp::<T> as unsafe extern "C" fn(_, _) -> _),
+            write: ops
+                .store
+                .map(|_| write_tramp::<T> as unsafe extern "C" fn(_, _, _) -> _),
+            read: ops
+                .read
+                .map(|_| read_tramp::<T> as unsafe extern "C" fn(_, _, _, _) -> _),
         };
         try_pin_init!(&this in Self {
             raw: Opaque::new(raw),

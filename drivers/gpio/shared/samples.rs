@@ -46,7 +46,11 @@ pub struct PreRing {
 impl PreRing {
     /// A ring of `len` samples (0 = no pre-trigger samples).
     pub const fn new(len: usize) -> Self {
-        Self { len, next: 0, filled: 0 }
+        Self {
+            len,
+            next: 0,
+            filled: 0,
+        }
     }
 
     /// Index at which to store the next pre-trigger sample, or `None` when the ring has no room at all.
@@ -56,7 +60,11 @@ impl PreRing {
             return None;
         }
         let slot = self.next;
-        self.next = if self.next + 1 == self.len { 0 } else { self.next + 1 };
+        self.next = if self.next + 1 == self.len {
+            0
+        } else {
+            self.next + 1
+        };
         self.filled = (self.filled + 1).min(self.len);
         Some(slot)
     }

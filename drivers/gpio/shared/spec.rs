@@ -16,7 +16,11 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     let s = s.strip_suffix('\n').unwrap_or(s);
     let s = s.strip_prefix('+').unwrap_or(s);
     if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        return if hex.is_empty() { None } else { u64::from_str_radix(hex, 16).ok() };
+        return if hex.is_empty() {
+            None
+        } else {
+            u64::from_str_radix(hex, 16).ok()
+        };
     }
     if s.len() > 1 && s.starts_with('0') {
         return u64::from_str_radix(&s[1..], 8).ok();
@@ -56,7 +60,9 @@ impl SpecError {
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// A parsed `new_device` line.
@@ -77,7 +83,10 @@ pub fn parse_new_device<'a>(
     line: &mut impl FnMut(&'a str, u32) -> Result<(), SpecError>,
 ) -> Result<NewDevice<'a>, SpecError> {
     let mut toks = text.split_ascii_whitespace();
-    let name = toks.next().filter(|n| valid_name(n)).ok_or(SpecError::BadName)?;
+    let name = toks
+        .next()
+        .filter(|n| valid_name(n))
+        .ok_or(SpecError::BadName)?;
     let mut names = None;
     let mut lines = 0u32;
     while let Some(tok) = toks.next() {

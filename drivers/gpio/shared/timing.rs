@@ -54,7 +54,7 @@ fn bucket_max(idx: usize) -> u64 {
         return u64::from(idx);
     }
     let exp = idx / SUB - 1 + 3;
-    let mantissa = u64::from(idx % SUB | SUB);
+    let mantissa = u64::from((idx % SUB) | SUB);
     if exp >= 60 {
         return u64::MAX;
     }
@@ -122,12 +122,13 @@ impl TimingStats {
             return u64::MAX;
         };
         let (hz, rem) = (scaled / span, scaled % span);
-        hz.saturating_mul(1000).saturating_add(rem.saturating_mul(1000) / span)
+        hz.saturating_mul(1000)
+            .saturating_add(rem.saturating_mul(1000) / span)
     }
 
     /// Mean lateness.
     pub fn mean_late_ns(&self) -> u64 {
-        if self.samples == 0 { 0 } else { self.sum_late_ns / self.samples }
+        self.sum_late_ns.checked_div(self.samples).unwrap_or(0)
     }
 
     /// Lateness not exceeded by 99 % of the samples (upper bound of its histogram bucket, within 1/8).

@@ -57,7 +57,9 @@ impl Step {
             return false;
         };
         let (rose, fell) = (!prev & cur, prev & !cur);
-        rose & self.rise == self.rise && fell & self.fall == self.fall && (rose | fell) & self.change == self.change
+        rose & self.rise == self.rise
+            && fell & self.fall == self.fall
+            && (rose | fell) & self.change == self.change
     }
 
     /// Channels the step looks at.
@@ -109,7 +111,11 @@ pub fn parse_pairs(
         return Err(TriggerError::OddLength);
     }
     for pair in bytes.chunks_exact(2) {
-        sink(Step { mask: pair[0].into(), value: pair[1].into(), ..Step::default() })?;
+        sink(Step {
+            mask: pair[0].into(),
+            value: pair[1].into(),
+            ..Step::default()
+        })?;
     }
     Ok(())
 }
@@ -133,7 +139,8 @@ pub fn parse_expr(
             if term.is_empty() {
                 return Err(TriggerError::Empty);
             }
-            let (ch, kind) = term.split_at(term.len() - term.chars().last().map_or(0, char::len_utf8));
+            let (ch, kind) =
+                term.split_at(term.len() - term.chars().last().map_or(0, char::len_utf8));
             let ch: u32 = ch.parse().map_err(|_| TriggerError::BadTerm)?;
             if ch == 0 || ch > MAX_CHANNELS || ch > probes {
                 return Err(TriggerError::BadChannel);

@@ -92,7 +92,10 @@ fn parse_line(s: &str) -> Result<u32, ProgramError> {
 }
 
 fn parse_byte(s: &str) -> Result<u8, ProgramError> {
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let hex = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     if hex.is_empty() || hex.len() > 2 {
         return Err(ProgramError::BadToken);
     }
@@ -108,15 +111,26 @@ struct Builder<'a, S: EdgeSink> {
 
 impl<'a, S: EdgeSink> Builder<'a, S> {
     fn new(sink: &'a mut S, idle: u32) -> Self {
-        Self { sink, t_ns: 0, state: idle }
+        Self {
+            sink,
+            t_ns: 0,
+            state: idle,
+        }
     }
 
     /// Sets `line` to `high` at the current time.
     fn set(&mut self, line: u32, high: bool) -> Result<(), ProgramError> {
-        let state = if high { self.state | (1 << line) } else { self.state & !(1 << line) };
+        let state = if high {
+            self.state | (1 << line)
+        } else {
+            self.state & !(1 << line)
+        };
         if state != self.state {
             self.state = state;
-            self.sink.push(Edge { t_ns: self.t_ns, state })?;
+            self.sink.push(Edge {
+                t_ns: self.t_ns,
+                state,
+            })?;
         }
         Ok(())
     }
@@ -167,12 +181,14 @@ fn compile_edges<'a, S: EdgeSink>(
             if last.is_some() {
                 return Err(ProgramError::BadToken);
             }
-            idle = u32::try_from(parse_u64(v).ok_or(ProgramError::BadToken)?).map_err(|_| ProgramError::BadLine)?;
+            idle = u32::try_from(parse_u64(v).ok_or(ProgramError::BadToken)?)
+                .map_err(|_| ProgramError::BadLine)?;
             continue;
         }
         let (t, s) = tok.split_once(':').ok_or(ProgramError::BadToken)?;
         let t_ns = parse_u64(t).ok_or(ProgramError::BadToken)?;
-        let state = u32::try_from(parse_u64(s).ok_or(ProgramError::BadToken)?).map_err(|_| ProgramError::BadLine)?;
+        let state = u32::try_from(parse_u64(s).ok_or(ProgramError::BadToken)?)
+            .map_err(|_| ProgramError::BadLine)?;
         if last.is_some_and(|l| t_ns <= l) {
             return Err(ProgramError::NotIncreasing);
         }
@@ -201,10 +217,19 @@ struct AckedByte {
     ack: bool,
 }
 
-fn parse_acked(tok: &str, parse: fn(&str) -> Result<u8, ProgramError>) -> Result<AckedByte, ProgramError> {
+fn parse_acked(
+    tok: &str,
+    parse: fn(&str) -> Result<u8, ProgramError>,
+) -> Result<AckedByte, ProgramError> {
     match tok.strip_suffix('n') {
-        Some(v) => Ok(AckedByte { value: parse(v)?, ack: false }),
-        None => Ok(AckedByte { value: parse(tok)?, ack: true }),
+        Some(v) => Ok(AckedByte {
+            value: parse(v)?,
+            ack: false,
+        }),
+        None => Ok(AckedByte {
+            value: parse(tok)?,
+            ack: true,
+        }),
     }
 }
 
@@ -293,8 +318,19 @@ fn compile_i2c<'a, S: EdgeSink>(
 
 /// Emits 8 data bits and the ACK bit. Enters and leaves with SCL low, a quarter period after its falling edge
 /// minus nothing: each bit starts with the SDA change.
-fn i2c_byte<S: EdgeSink>(b: &mut Builder<'_, S>, scl: u32, sda: u32, q: u64, value: u8, ack: bool) -> Result<(), ProgramError> {
-    for bit in (0..8).rev().map(|i| value & (1 << i) != 0).chain(core::iter::once(!ack)) {
+fn i2c_byte<S: EdgeSink>(
+    b: &mut Builder<'_, S>,
+    scl: u32,
+    sda: u32,
+    q: u64,
+    value: u8,
+    ack: bool,
+) -> Result<(), ProgramError> {
+    for bit in (0..8)
+        .rev()
+        .map(|i| value & (1 << i) != 0)
+        .chain(core::iter::once(!ack))
+    {
         b.set(sda, bit)?;
         b.wait(q);
         b.set(scl, true)?;
@@ -315,7 +351,11 @@ fn compile_spi<'a, S: EdgeSink>(
     while let Some((k, v)) = toks.peek().and_then(|t| option(t)) {
         match k {
             "rate" => rate = parse_u64(v).ok_or(ProgramError::BadToken)?,
-            "mode" => mode = parse_u64(v).filter(|m| *m < 4).ok_or(ProgramError::BadToken)?,
+            "mode" => {
+                mode = parse_u64(v)
+                    .filter(|m| *m < 4)
+                    .ok_or(ProgramError::BadToken)?
+            }
             "sck" => sck = parse_line(v)?,
             "mosi" => mosi = parse_line(v)?,
             "miso" => miso = parse_line(v)?,
@@ -337,7 +377,11 @@ fn compile_spi<'a, S: EdgeSink>(
             continue;
         }
         let v = parse_byte(tok)?;
-        let (buf, n) = if in_part { (&mut inp, &mut n_in) } else { (&mut out, &mut n_out) };
+        let (buf, n) = if in_part {
+            (&mut inp, &mut n_in)
+        } else {
+            (&mut out, &mut n_out)
+        };
         *buf.get_mut(*n).ok_or(ProgramError::TooLong)? = v;
         *n += 1;
     }
@@ -401,7 +445,9 @@ fn compile_uart<'a, S: EdgeSink>(
     let mut any = false;
     for tok in toks {
         let v = parse_byte(tok)?;
-        let bits = core::iter::once(false).chain((0..8).map(|i| v & (1 << i) != 0)).chain(core::iter::once(true));
+        let bits = core::iter::once(false)
+            .chain((0..8).map(|i| v & (1 << i) != 0))
+            .chain(core::iter::once(true));
         for level in bits {
             b.set(tx, level)?;
             b.wait(bit);

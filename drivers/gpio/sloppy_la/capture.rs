@@ -95,7 +95,13 @@ struct Progress<'a> {
 }
 
 /// Runs one capture into `buf` (`buf.len() / unit` samples). On error the buffer's contents are unspecified.
-pub(crate) fn run(probes: &Probes, req: &Request<'_>, buf: &mut [u8], unit: usize, abort: &Atomic<bool>) -> Result<Outcome> {
+pub(crate) fn run(
+    probes: &Probes,
+    req: &Request<'_>,
+    buf: &mut [u8],
+    unit: usize,
+    abort: &Atomic<bool>,
+) -> Result<Outcome> {
     let total = buf.len() / unit;
     if total == 0 || req.period_ns == 0 {
         return Err(EINVAL);
@@ -104,7 +110,11 @@ pub(crate) fn run(probes: &Probes, req: &Request<'_>, buf: &mut [u8], unit: usiz
         n: 0,
         matcher: Matcher::default(),
         triggered: req.steps.is_empty(),
-        ring: PreRing::new(if req.steps.is_empty() { 0 } else { req.pre_samples.min(total - 1) }),
+        ring: PreRing::new(if req.steps.is_empty() {
+            0
+        } else {
+            req.pre_samples.min(total - 1)
+        }),
         write_idx: 0,
         trigger_sample: 0,
         stats: TimingStats::new(req.period_ns),
@@ -126,7 +136,12 @@ pub(crate) fn run(probes: &Probes, req: &Request<'_>, buf: &mut [u8], unit: usiz
     let duration_ns = since(start);
     // The ring is in place at the front; rotate it into time order now that interrupts are on again.
     p.ring.linearize(buf, unit);
-    Ok(Outcome { stats: p.stats, trigger_sample: p.trigger_sample, windows, duration_ns })
+    Ok(Outcome {
+        stats: p.stats,
+        trigger_sample: p.trigger_sample,
+        windows,
+        duration_ns,
+    })
 }
 
 /// One IRQs-off window: samples until the buffer is full, the window is used up, or an error.
@@ -179,4 +194,3 @@ fn window(
         }
     }
 }
-

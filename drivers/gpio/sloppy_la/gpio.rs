@@ -30,11 +30,19 @@ mod ffi {
         pub(super) fn sla_put_probes(descs: *mut GpioDescs);
         pub(super) fn sla_probe_count(descs: *const GpioDescs) -> c_uint;
         pub(super) fn sla_any_cansleep(descs: *const GpioDescs) -> bool;
-        pub(super) fn sla_set_consumer_name(descs: *mut GpioDescs, i: c_uint, name: *const c_char) -> c_int;
+        pub(super) fn sla_set_consumer_name(
+            descs: *mut GpioDescs,
+            i: c_uint,
+            name: *const c_char,
+        ) -> c_int;
         pub(super) fn sla_read(descs: *mut GpioDescs, state: *mut u32) -> c_int;
         pub(super) fn sla_fatal_signal_pending() -> bool;
         pub(super) fn sla_cond_resched();
-        pub(super) fn sla_probe_names(dev: *mut c_void, names: *mut *const c_char, n: c_uint) -> c_int;
+        pub(super) fn sla_probe_names(
+            dev: *mut c_void,
+            names: *mut *const c_char,
+            n: c_uint,
+        ) -> c_int;
         pub(super) fn sla_probe_names_count(dev: *mut c_void) -> c_int;
         pub(super) fn sla_lookup_add(
             dev_id: *const c_char,
@@ -134,7 +142,11 @@ pub(crate) fn probe_names(dev: &Device, count: u32) -> Result<KVec<CString>> {
         // Upstream returns -EBADR when the number of names differs from the number of GPIOs.
         return Err(EBADR);
     }
-    let mut ptrs = KVec::from_elem(core::ptr::null::<kernel::ffi::c_char>(), count as usize, GFP_KERNEL)?;
+    let mut ptrs = KVec::from_elem(
+        core::ptr::null::<kernel::ffi::c_char>(),
+        count as usize,
+        GFP_KERNEL,
+    )?;
     // SAFETY: `ptrs` has room for `count` pointers; the strings belong to the firmware node, which outlives this
     // call, and are copied below before it returns.
     let got = unsafe { ffi::sla_probe_names(raw(dev), ptrs.as_mut_ptr(), count) };
@@ -146,7 +158,10 @@ pub(crate) fn probe_names(dev: &Device, count: u32) -> Result<KVec<CString>> {
     for p in ptrs.iter() {
         // SAFETY: The glue filled every slot with a valid NUL-terminated string of the firmware node.
         let s = unsafe { CStr::from_char_ptr(*p) };
-        names.push(CString::try_from_fmt(fmt!("{}", s.to_str().map_err(|_| EINVAL)?))?, GFP_KERNEL)?;
+        names.push(
+            CString::try_from_fmt(fmt!("{}", s.to_str().map_err(|_| EINVAL)?))?,
+            GFP_KERNEL,
+        )?;
     }
     Ok(names)
 }

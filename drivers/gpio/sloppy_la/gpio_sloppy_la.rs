@@ -109,7 +109,11 @@ kernel::sync::global_lock! {
     unsafe(uninit) static GLOBALS: Mutex<Globals> = Globals { root: None, manual: KVec::new() };
 }
 
-kernel::of_device_table!(OF_TABLE, <LaDriver as platform::Driver>::IdInfo, [(of::DeviceId::new(c"gpio-sloppy-logic-analyzer"), ())]);
+kernel::of_device_table!(
+    OF_TABLE,
+    <LaDriver as platform::Driver>::IdInfo,
+    [(of::DeviceId::new(c"gpio-sloppy-logic-analyzer"), ())]
+);
 
 /// The platform driver: one instance per `gpio-sloppy-logic-analyzer` device.
 struct LaDriver {
@@ -136,8 +140,16 @@ impl platform::Driver for LaDriver {
             dev_err!(dev, "error naming the GPIOs: {:?}\n", e);
         })?;
         let g = GLOBALS.lock();
-        let instance = Instance::new(dev, dev.name(), &names, g.root.as_ref().ok_or(ENODEV)?, limits()?)?;
-        Ok(Self { _instance: instance })
+        let instance = Instance::new(
+            dev,
+            dev.name(),
+            &names,
+            g.root.as_ref().ok_or(ENODEV)?,
+            limits()?,
+        )?;
+        Ok(Self {
+            _instance: instance,
+        })
     }
 }
 
@@ -199,7 +211,14 @@ fn new_device(text: &str) -> Result {
             e
         }
     })?;
-    g.manual.push(Manual { instance, _lookup: lookup, _device: device }, GFP_KERNEL)?;
+    g.manual.push(
+        Manual {
+            instance,
+            _lookup: lookup,
+            _device: device,
+        },
+        GFP_KERNEL,
+    )?;
     Ok(())
 }
 
@@ -222,8 +241,15 @@ fn delete_device_store(_: &(), r: &mut UserSliceReader) -> Result {
     let name = core::str::from_utf8(&buf).map_err(|_| EINVAL)?.trim();
     let removed = {
         let mut g = GLOBALS.lock();
-        let Some(i) = g.manual.iter().position(|m| m.instance.name().to_bytes() == name.as_bytes()) else {
-            pr_info!("delete_device: no instance made by new_device is called {}\n", name);
+        let Some(i) = g
+            .manual
+            .iter()
+            .position(|m| m.instance.name().to_bytes() == name.as_bytes())
+        else {
+            pr_info!(
+                "delete_device: no instance made by new_device is called {}\n",
+                name
+            );
             return Err(EINVAL);
         };
         g.manual.remove(i)?
@@ -286,7 +312,10 @@ mod tests {
 
     fn steps(text: &str, probes: u32) -> Result<KVec<trigger::Step>, trigger::TriggerError> {
         let mut v = KVec::new();
-        trigger::parse_expr(text, probes, &mut |s| v.push(s, GFP_KERNEL).map_err(|_| trigger::TriggerError::TooLong))?;
+        trigger::parse_expr(text, probes, &mut |s| {
+            v.push(s, GFP_KERNEL)
+                .map_err(|_| trigger::TriggerError::TooLong)
+        })?;
         Ok(v)
     }
 
@@ -310,13 +339,19 @@ mod tests {
         assert!(steps("3H", 2) == Err(trigger::TriggerError::BadChannel));
         assert!(steps("1Q", 8) == Err(trigger::TriggerError::BadTerm));
         assert!(steps("1H+1R", 8) == Err(trigger::TriggerError::Conflict));
-        assert!(trigger::parse_pairs(&[1, 2, 3], &mut |_| Ok(())) == Err(trigger::TriggerError::OddLength));
+        assert!(
+            trigger::parse_pairs(&[1, 2, 3], &mut |_| Ok(()))
+                == Err(trigger::TriggerError::OddLength)
+        );
     }
 
     #[test]
     fn upstream_pairs_are_levels() {
         let mut got = KVec::new();
-        assert!(trigger::parse_pairs(&[3, 1], &mut |s| got.push(s, GFP_KERNEL).map_err(|_| trigger::TriggerError::TooLong)).is_ok());
+        assert!(trigger::parse_pairs(&[3, 1], &mut |s| got
+            .push(s, GFP_KERNEL)
+            .map_err(|_| trigger::TriggerError::TooLong))
+        .is_ok());
         let mut m = trigger::Matcher::default();
         assert!(!m.feed(&got, 0b11));
         assert!(m.feed(&got, 0b01));

@@ -19,6 +19,7 @@
 //! | `unitsize` | 0400 | bytes per sample: 1 (<= 8 probes), 2 (<= 16) or 4 (<= 32) |
 //! | `stats` | 0400 | timing of the last good capture: achieved rate, intervals, lateness, trigger index |
 
+use crate::owned_debugfs::{read_bytes, Dir, File, Ops};
 use crate::{
     capture::{self, Request},
     gpio::Probes,
@@ -27,7 +28,6 @@ use crate::{
     trigger,
 };
 use core::fmt::{self, Write as _};
-use crate::owned_debugfs::{read_bytes, Dir, File, Ops};
 use kernel::{
     device::Device,
     prelude::*,
@@ -159,7 +159,12 @@ impl Analyzer {
             return Err(EINVAL);
         }
         if bytes > self.limits.max_buf_bytes {
-            pr_info!("{}: buf_size {} exceeds the cap of {} bytes (max_buf_bytes)\n", self.name(), samples, self.limits.max_buf_bytes);
+            pr_info!(
+                "{}: buf_size {} exceeds the cap of {} bytes (max_buf_bytes)\n",
+                self.name(),
+                samples,
+                self.limits.max_buf_bytes
+            );
             return Err(E2BIG);
         }
         Ok(bytes)
@@ -184,7 +189,9 @@ impl Analyzer {
     }
 
     fn collect_steps(
-        parse: impl FnOnce(&mut dyn FnMut(trigger::Step) -> Result<(), trigger::TriggerError>) -> Result<(), trigger::TriggerError>,
+        parse: impl FnOnce(
+            &mut dyn FnMut(trigger::Step) -> Result<(), trigger::TriggerError>,
+        ) -> Result<(), trigger::TriggerError>,
     ) -> Result<KVec<trigger::Step>> {
         let mut steps = KVec::new();
         let mut oom = false;
@@ -211,7 +218,14 @@ impl Analyzer {
                 return Err(EINVAL);
             }
             // One-shot: a capture consumes the trigger whatever its outcome, as upstream.
-            (s.delay_ns, core::mem::take(&mut s.trigger), s.trigger_timeout_ms, s.pretrigger_percent, s.buf_samples, s.work.take())
+            (
+                s.delay_ns,
+                core::mem::take(&mut s.trigger),
+                s.trigger_timeout_ms,
+                s.pretrigger_percent,
+                s.buf_samples,
+                s.work.take(),
+            )
         };
         let bytes = self.buf_bytes(samples)?;
         let mut buf = match work {
@@ -232,7 +246,10 @@ impl Analyzer {
         };
         // Remove the old file (waiting for its readers) before creating the new one with the same name.
         published.sample_data = None;
-        published.sample_data = Some(KBox::pin_init(File::new(&self.dir, c"sample_data", buf, Ops::read(read_bytes)), GFP_KERNEL)?);
+        published.sample_data = Some(KBox::pin_init(
+            File::new(&self.dir, c"sample_data", buf, Ops::read(read_bytes)),
+            GFP_KERNEL,
+        )?);
         *self.report.lock() = Some(Report {
             period_ns,
             samples,
@@ -274,9 +291,10 @@ impl Analyzer {
             pre_samples: (samples as u64 * pre_pct / 100) as usize,
             max_irqoff_ns: self.limits.max_irqoff_ns,
         };
-        let outcome = capture::run(&self.probes, &req, buf, self.unit, &self.abort).inspect_err(|e| {
-            pr_info!("{}: capture failed: {:?}\n", self.name(), e);
-        })?;
+        let outcome =
+            capture::run(&self.probes, &req, buf, self.unit, &self.abort).inspect_err(|e| {
+                pr_info!("{}: capture failed: {:?}\n", self.name(), e);
+            })?;
         Ok((outcome, acq_ns))
     }
 }
@@ -321,7 +339,8 @@ fn capture_store(a: &Arc<Analyzer>, r: Reader<'_>) -> Result {
 
 fn trigger_store(a: &Arc<Analyzer>, r: Reader<'_>) -> Result {
     // Upstream refuses more than 2048 bytes and odd lengths with EINVAL.
-    let bytes = read_text(r, trigger::MAX_PAIR_BYTES).map_err(|e| if e == E2BIG { EINVAL } else { e })?;
+    let bytes =
+        read_text(r, trigger::MAX_PAIR_BYTES).map_err(|e| if e == E2BIG { EINVAL } else { e })?;
     let steps = Analyzer::collect_steps(|sink| trigger::parse_pairs(&bytes, sink))?;
     a.set_trigger(steps);
     Ok(())
@@ -345,7 +364,11 @@ fn write_step(f: &mut fmt::Formatter<'_>, s: &trigger::Step) -> fmt::Result {
     for ch in 0..32u32 {
         let bit = 1u32 << ch;
         let kind = if s.mask & bit != 0 {
-            if s.value & bit != 0 { 'H' } else { 'L' }
+            if s.value & bit != 0 {
+                'H'
+            } else {
+                'L'
+            }
         } else if s.rise & bit != 0 {
             'R'
         } else if s.fall & bit != 0 {
@@ -418,12 +441,20 @@ fn stats_show(a: &Arc<Analyzer>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     };
     let s = &r.outcome_stats;
     let mhz = s.achieved_rate_mhz();
-    writeln!(f, "requested_rate_hz={}", 1_000_000_000 / r.period_ns.max(1))?;
+    writeln!(
+        f,
+        "requested_rate_hz={}",
+        1_000_000_000 / r.period_ns.max(1)
+    )?;
     writeln!(f, "period_ns={}", r.period_ns)?;
     writeln!(f, "achieved_rate_hz={}.{:03}", mhz / 1000, mhz % 1000)?;
     writeln!(f, "samples={}", r.samples)?;
     writeln!(f, "trigger_sample={}", r.trigger_sample)?;
-    writeln!(f, "interval_ns_min={}", if s.samples > 1 { s.min_interval_ns } else { 0 })?;
+    writeln!(
+        f,
+        "interval_ns_min={}",
+        if s.samples > 1 { s.min_interval_ns } else { 0 }
+    )?;
     writeln!(f, "interval_ns_mean={}", s.mean_interval_ns())?;
     writeln!(f, "interval_ns_max={}", s.max_interval_ns)?;
     writeln!(f, "late_ns_mean={}", s.mean_late_ns())?;
@@ -443,7 +474,13 @@ impl Instance {
     ///
     /// As upstream: `EFBIG` for more than [`MAX_PROBES`] probes, `EREMOTE` if a probe's chip may sleep, plus
     /// whatever getting the GPIOs returns.
-    pub(crate) fn new(dev: &Device, name: &CStr, names: &[CString], root: &Dir, limits: Limits) -> Result<Self> {
+    pub(crate) fn new(
+        dev: &Device,
+        name: &CStr,
+        names: &[CString],
+        root: &Dir,
+        limits: Limits,
+    ) -> Result<Self> {
         let probes = Probes::get(dev)?;
         let count = probes.count();
         if count > MAX_PROBES {
@@ -453,15 +490,26 @@ impl Instance {
             return Err(EBADR);
         }
         if probes.any_can_sleep() {
-            dev_err!(dev, "probes on a chip that may sleep cannot be sampled with IRQs off\n");
+            dev_err!(
+                dev,
+                "probes on a chip that may sleep cannot be sampled with IRQs off\n"
+            );
             return Err(EREMOTE);
         }
         let mut meta = KVec::new();
         for (i, n) in names.iter().enumerate() {
-            let consumer = CString::try_from_fmt(fmt!("{}: {}", name.to_str().map_err(|_| EINVAL)?, n.to_str().map_err(|_| EINVAL)?))?;
+            let consumer = CString::try_from_fmt(fmt!(
+                "{}: {}",
+                name.to_str().map_err(|_| EINVAL)?,
+                n.to_str().map_err(|_| EINVAL)?
+            ))?;
             // CAST: `i` < `count` <= 32.
             probes.set_consumer_name(i as u32, &consumer)?;
-            let line = CString::try_from_fmt(fmt!("probe{:02}={}\n", i + 1, n.to_str().map_err(|_| EINVAL)?))?;
+            let line = CString::try_from_fmt(fmt!(
+                "probe{:02}={}\n",
+                i + 1,
+                n.to_str().map_err(|_| EINVAL)?
+            ))?;
             meta.extend_from_slice(line.to_bytes(), GFP_KERNEL)?;
         }
         let unit = samples::unit_size(count);
@@ -494,24 +542,43 @@ impl Instance {
         core.set_buf_size(DEFAULT_BUF_SAMPLES.min(limits.max_buf_bytes / unit).max(1))?;
 
         let d = &core.dir;
-        let meta = KBox::pin_init(File::new(d, c"meta_data", meta, Ops::read(read_bytes)), GFP_KERNEL)?;
+        let meta = KBox::pin_init(
+            File::new(d, c"meta_data", meta, Ops::read(read_bytes)),
+            GFP_KERNEL,
+        )?;
         let table: [(&CStr, Ops<Arc<Analyzer>>); 10] = [
             (c"delay_ns", Ops::show_store(delay_ns_show, delay_ns_store)),
             (c"delay_ns_acquisition", Ops::show(acq_show)),
             (c"buf_size", Ops::show_store(buf_size_show, buf_size_store)),
             (c"capture", Ops::store(capture_store)),
             (c"trigger", Ops::store(trigger_store)),
-            (c"trigger_expr", Ops::show_store(trigger_expr_show, trigger_expr_store)),
-            (c"trigger_timeout_ms", Ops::show_store(timeout_show, timeout_store)),
-            (c"pretrigger_percent", Ops::show_store(pretrigger_show, pretrigger_store)),
+            (
+                c"trigger_expr",
+                Ops::show_store(trigger_expr_show, trigger_expr_store),
+            ),
+            (
+                c"trigger_timeout_ms",
+                Ops::show_store(timeout_show, timeout_store),
+            ),
+            (
+                c"pretrigger_percent",
+                Ops::show_store(pretrigger_show, pretrigger_store),
+            ),
             (c"unitsize", Ops::show(unitsize_show)),
             (c"stats", Ops::show(stats_show)),
         ];
         let mut files = KVec::with_capacity(table.len(), GFP_KERNEL)?;
         for (name, ops) in table {
-            files.push(KBox::pin_init(File::new(d, name, core.clone(), ops), GFP_KERNEL)?, GFP_KERNEL)?;
+            files.push(
+                KBox::pin_init(File::new(d, name, core.clone(), ops), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
         }
-        Ok(Self { _meta: meta, _files: files, core })
+        Ok(Self {
+            _meta: meta,
+            _files: files,
+            core,
+        })
     }
 
     /// The instance's name (its debugfs directory).

@@ -87,7 +87,11 @@ mod ffi {
             state: unsafe extern "C" fn(*const c_void) -> u32,
         ) -> *mut WfChip;
         pub(super) fn wf_chip_unregister(c: *mut WfChip);
-        pub(super) fn wf_board_register(label: *const c_char, nlines: c_uint, id: c_int) -> *mut WfBoard;
+        pub(super) fn wf_board_register(
+            label: *const c_char,
+            nlines: c_uint,
+            id: c_int,
+        ) -> *mut WfBoard;
         pub(super) fn wf_board_unregister(b: *mut WfBoard);
     }
 }
@@ -126,7 +130,9 @@ impl EdgeSink for KVecSink {
         if self.0.len() >= MAX_EDGES {
             return Err(ProgramError::TooLong);
         }
-        self.0.push(edge, GFP_KERNEL).map_err(|_| ProgramError::TooLong)
+        self.0
+            .push(edge, GFP_KERNEL)
+            .map_err(|_| ProgramError::TooLong)
     }
 }
 
@@ -172,7 +178,10 @@ impl Player {
         let (idle, edges) = compile(text)?;
         let mask = self.line_mask();
         if idle & !mask != 0 || edges.iter().any(|e| e.state & !mask != 0) {
-            pr_warn!("program drives lines beyond the chip's {} lines\n", self.ngpio);
+            pr_warn!(
+                "program drives lines beyond the chip's {} lines\n",
+                self.ngpio
+            );
             return Err(EINVAL);
         }
         let old = {
@@ -224,7 +233,10 @@ impl Chip {
             )
         })?;
         // INVARIANT: `raw` was just registered with `player` as owner.
-        Ok(Self { raw, _player: player })
+        Ok(Self {
+            raw,
+            _player: player,
+        })
     }
 }
 
@@ -252,7 +264,8 @@ struct Board {
 impl Board {
     fn register(nlines: u32) -> Result<Self> {
         // SAFETY: The label is a static C string; the glue copies what it keeps.
-        let raw = from_err_ptr(unsafe { ffi::wf_board_register(CHIP_LABEL.as_char_ptr(), nlines, 0) })?;
+        let raw =
+            from_err_ptr(unsafe { ffi::wf_board_register(CHIP_LABEL.as_char_ptr(), nlines, 0) })?;
         // INVARIANT: `raw` was just registered.
         Ok(Self { raw })
     }
@@ -286,7 +299,14 @@ fn as_str(buf: &[u8]) -> Result<&str> {
 
 fn program_show(p: &Arc<Player>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
     let prog = p.program.lock();
-    writeln!(f, "edges={} duration_ns={} idle={:#x} playing={}", prog.edges.len(), prog.duration_ns(), prog.idle, prog.start.is_some())
+    writeln!(
+        f,
+        "edges={} duration_ns={} idle={:#x} playing={}",
+        prog.edges.len(),
+        prog.duration_ns(),
+        prog.idle,
+        prog.start.is_some()
+    )
 }
 
 fn program_store(p: &Arc<Player>, reader: &mut UserSliceReader) -> Result {
@@ -300,7 +320,9 @@ fn play_store(p: &Arc<Player>, reader: &mut UserSliceReader) -> Result {
     let start = if text == "stop" {
         None
     } else {
-        let delay = program::parse_u64(text).and_then(|d| i64::try_from(d).ok()).ok_or(EINVAL)?;
+        let delay = program::parse_u64(text)
+            .and_then(|d| i64::try_from(d).ok())
+            .ok_or(EINVAL)?;
         Some(Instant::<Monotonic>::now() + kernel::time::Delta::from_nanos(delay))
     };
     let mut prog = p.program.lock();
@@ -350,10 +372,18 @@ impl kernel::Module for GpioWaveform {
             (c"play", Ops::store(play_store)),
             (c"state", Ops::show(state_show)),
         ] {
-            files.push(KBox::pin_init(File::new(&dir, name, player.clone(), ops), GFP_KERNEL)?, GFP_KERNEL)?;
+            files.push(
+                KBox::pin_init(File::new(&dir, name, player.clone(), ops), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
         }
         pr_info!("{} lines, analyzer device: {}\n", ngpio, analyzer_lines);
-        Ok(Self { _files: files, _dir: dir, _board: board, _chip: chip })
+        Ok(Self {
+            _files: files,
+            _dir: dir,
+            _board: board,
+            _chip: chip,
+        })
     }
 }
 

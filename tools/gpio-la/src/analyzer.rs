@@ -31,7 +31,9 @@ pub struct Instance {
 pub fn parse_meta(text: &str) -> Result<Vec<String>> {
     let mut probes: Vec<(u32, String)> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let (k, v) = line.split_once('=').with_context(|| format!("meta_data line '{line}' is not key=value"))?;
+        let (k, v) = line
+            .split_once('=')
+            .with_context(|| format!("meta_data line '{line}' is not key=value"))?;
         let n: u32 = k
             .strip_prefix("probe")
             .and_then(|n| n.parse().ok())
@@ -53,23 +55,45 @@ pub fn parse_meta(text: &str) -> Result<Vec<String>> {
 impl Instance {
     /// Opens the instance in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let meta = fs::read_to_string(dir.join("meta_data")).with_context(|| format!("reading {}/meta_data", dir.display()))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let meta = fs::read_to_string(dir.join("meta_data"))
+            .with_context(|| format!("reading {}/meta_data", dir.display()))?;
         let probes = parse_meta(&meta)?;
         let extended = dir.join("trigger_expr").exists();
         let unitsize = if extended {
-            fs::read_to_string(dir.join("unitsize"))?.trim().parse().context("reading unitsize")?
+            fs::read_to_string(dir.join("unitsize"))?
+                .trim()
+                .parse()
+                .context("reading unitsize")?
         } else {
             la_core::samples::unit_size(probes.len() as u32)
         };
-        Ok(Self { name, dir: dir.to_path_buf(), probes, extended, unitsize })
+        Ok(Self {
+            name,
+            dir: dir.to_path_buf(),
+            probes,
+            extended,
+            unitsize,
+        })
     }
 
     /// Writes `value` to one of the instance's files in a single write, as the driver expects.
     pub fn write(&self, file: &str, value: &[u8]) -> Result<()> {
         let path = self.dir.join(file);
-        let mut f = fs::OpenOptions::new().write(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
-        f.write_all(value).with_context(|| format!("writing {} to {}", String::from_utf8_lossy(value).trim(), path.display()))
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        f.write_all(value).with_context(|| {
+            format!(
+                "writing {} to {}",
+                String::from_utf8_lossy(value).trim(),
+                path.display()
+            )
+        })
     }
 
     /// Reads one of the instance's text files.
@@ -83,7 +107,12 @@ impl Instance {
         if !self.extended {
             return Ok(BTreeMap::new());
         }
-        Ok(self.read("stats")?.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Ok(self
+            .read("stats")?
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
     }
 }
 
@@ -91,7 +120,10 @@ impl Instance {
 pub fn list(debugfs: &Path) -> Result<Vec<Instance>> {
     let root = debugfs.join(LA_DIR);
     let rd = fs::read_dir(&root).with_context(|| {
-        format!("no analyzer at {} (is the driver loaded and debugfs mounted there?)", root.display())
+        format!(
+            "no analyzer at {} (is the driver loaded and debugfs mounted there?)",
+            root.display()
+        )
     })?;
     let mut v = Vec::new();
     for e in rd {
@@ -121,7 +153,10 @@ mod tests {
 
     #[test]
     fn meta() {
-        assert_eq!(parse_meta("probe02=SDA\nprobe01=SCL\n").unwrap(), ["SCL", "SDA"]);
+        assert_eq!(
+            parse_meta("probe02=SDA\nprobe01=SCL\n").unwrap(),
+            ["SCL", "SDA"]
+        );
         assert!(parse_meta("probe01=A\nprobe03=C\n").is_err());
         assert!(parse_meta("").is_err());
         assert!(parse_meta("foo\n").is_err());
@@ -140,10 +175,14 @@ mod tests {
         fs::write(la.join("a/unitsize"), "1\n").unwrap();
         fs::write(la.join("new_device"), "").unwrap();
         let all = list(t.path()).unwrap();
-        assert_eq!(all.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            all.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert!(all[0].extended && !all[1].extended);
         assert_eq!(find(t.path(), None).unwrap().name, "a");
-        assert!(format!("{:#}", find(t.path(), Some("zz")).unwrap_err()).contains("no analyzer instance 'zz'"));
+        assert!(format!("{:#}", find(t.path(), Some("zz")).unwrap_err())
+            .contains("no analyzer instance 'zz'"));
         assert!(list(&t.path().join("nope")).is_err());
     }
 }

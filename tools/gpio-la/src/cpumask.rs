@@ -22,7 +22,10 @@ impl CpuMask {
             if g.is_empty() || g.len() > 8 {
                 bail!("malformed CPU mask '{s}'");
             }
-            groups.push(u32::from_str_radix(g, 16).map_err(|_| anyhow::anyhow!("malformed CPU mask '{s}'"))?);
+            groups.push(
+                u32::from_str_radix(g, 16)
+                    .map_err(|_| anyhow::anyhow!("malformed CPU mask '{s}'"))?,
+            );
         }
         Ok(Self { groups })
     }
@@ -31,14 +34,20 @@ impl CpuMask {
     pub fn format(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         for (i, g) in self.groups.iter().rev().enumerate() {
-            parts.push(if i == 0 { format!("{g:x}") } else { format!("{g:08x}") });
+            parts.push(if i == 0 {
+                format!("{g:x}")
+            } else {
+                format!("{g:08x}")
+            });
         }
         parts.join(",")
     }
 
     /// Whether `cpu` is in the set.
     pub fn contains(&self, cpu: u32) -> bool {
-        self.groups.get((cpu / 32) as usize).is_some_and(|g| g & (1 << (cpu % 32)) != 0)
+        self.groups
+            .get((cpu / 32) as usize)
+            .is_some_and(|g| g & (1 << (cpu % 32)) != 0)
     }
 
     /// The set without `cpu`.
@@ -75,6 +84,9 @@ mod tests {
         assert!(CpuMask::parse("1,,2").is_err());
         // CPU 100 of a 128-CPU mask.
         let m = CpuMask::parse("ffffffff,ffffffff,ffffffff,ffffffff").unwrap();
-        assert_eq!(m.without(100).format(), "ffffffef,ffffffff,ffffffff,ffffffff");
+        assert_eq!(
+            m.without(100).format(),
+            "ffffffef,ffffffff,ffffffff,ffffffff"
+        );
     }
 }

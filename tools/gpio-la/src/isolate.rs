@@ -73,15 +73,21 @@ impl Isolation {
     fn write_saving(&mut self, path: PathBuf, value: &str) -> Result<()> {
         let old = read(&path)?;
         let old = old.trim_end().to_string();
-        fs::write(&path, value).with_context(|| format!("writing '{value}' to {}", path.display()))?;
+        fs::write(&path, value)
+            .with_context(|| format!("writing '{value}' to {}", path.display()))?;
         self.undo.push(Undo::Restore { path, old });
         Ok(())
     }
 
     /// Moves process `pid` into the isolated cgroup.
     pub fn adopt(&self, pid: u32) -> Result<()> {
-        let procs = self.cgroup.join(if self.mode == Mode::V2Partition { "cgroup.procs" } else { "tasks" });
-        fs::write(&procs, pid.to_string()).with_context(|| format!("moving process {pid} into {}", procs.display()))
+        let procs = self.cgroup.join(if self.mode == Mode::V2Partition {
+            "cgroup.procs"
+        } else {
+            "tasks"
+        });
+        fs::write(&procs, pid.to_string())
+            .with_context(|| format!("moving process {pid} into {}", procs.display()))
     }
 
     /// Undoes everything now; errors are collected rather than stopping the rest of the undo.
@@ -89,7 +95,9 @@ impl Isolation {
         let mut errors = Vec::new();
         while let Some(u) = self.undo.pop() {
             let r = match &u {
-                Undo::Restore { path, old } => fs::write(path, old).with_context(|| format!("restoring {}", path.display())),
+                Undo::Restore { path, old } => {
+                    fs::write(path, old).with_context(|| format!("restoring {}", path.display()))
+                }
                 Undo::RmDir(p) => remove_cgroup(p),
                 Undo::Umount(p) => umount(p),
             };
@@ -115,7 +123,9 @@ fn remove_cgroup(p: &Path) -> Result<()> {
     for _ in 0..50 {
         match fs::remove_dir(p) {
             Ok(()) => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
             Err(e) => return Err(e).with_context(|| format!("removing {}", p.display())),
         }
     }
@@ -130,10 +140,18 @@ fn mount(fstype: &str, opts: Option<&str>, target: &Path) -> Result<()> {
     let data = opts.map(CString::new).transpose()?;
     // SAFETY: All pointers are valid NUL-terminated strings (or NULL data) for the duration of the call.
     let rc = unsafe {
-        libc::mount(src.as_ptr(), tgt.as_ptr(), fs.as_ptr(), 0, data.as_ref().map_or(std::ptr::null(), |d| d.as_ptr().cast()))
+        libc::mount(
+            src.as_ptr(),
+            tgt.as_ptr(),
+            fs.as_ptr(),
+            0,
+            data.as_ref()
+                .map_or(std::ptr::null(), |d| d.as_ptr().cast()),
+        )
     };
     if rc != 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| format!("mounting {fstype} on {}", target.display()));
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("mounting {fstype} on {}", target.display()));
     }
     Ok(())
 }
@@ -142,7 +160,8 @@ fn umount(target: &Path) -> Result<()> {
     let tgt = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())?;
     // SAFETY: `tgt` is a valid NUL-terminated string.
     if unsafe { libc::umount(tgt.as_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| format!("unmounting {}", target.display()));
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("unmounting {}", target.display()));
     }
     Ok(())
 }
@@ -154,7 +173,8 @@ fn find_v1_cpuset(mounts: &str) -> Option<(PathBuf, bool)> {
         let f: Vec<&str> = l.split_whitespace().collect();
         let (dir, fstype, opts) = (f.get(1)?, f.get(2)?, f.get(3)?);
         let opts: Vec<&str> = opts.split(',').collect();
-        (*fstype == "cgroup" && opts.contains(&"cpuset")).then(|| (PathBuf::from(dir), opts.contains(&"noprefix")))
+        (*fstype == "cgroup" && opts.contains(&"cpuset"))
+            .then(|| (PathBuf::from(dir), opts.contains(&"noprefix")))
     })
 }
 
@@ -175,32 +195,53 @@ pub fn isolate(opts: &Options) -> Result<Isolation> {
     let root = &opts.root;
     cpu_online(root, opts.cpu)?;
     let cg = root.join("sys/fs/cgroup");
-    let mut iso = Isolation { undo: Vec::new(), cgroup: PathBuf::new(), mode: Mode::V2Partition, notes: Vec::new() };
+    let mut iso = Isolation {
+        undo: Vec::new(),
+        cgroup: PathBuf::new(),
+        mode: Mode::V2Partition,
+        notes: Vec::new(),
+    };
 
     // cgroup v2: mount it if nothing is mounted there yet (a bare initramfs), and use it if it has cpuset.
-    if !cg.join("cgroup.controllers").exists() && opts.allow_mount && cg.is_dir() && fs::read_dir(&cg)?.next().is_none() {
-        if mount("cgroup2", None, &cg).is_ok() {
-            iso.undo.push(Undo::Umount(cg.clone()));
-        }
+    if !cg.join("cgroup.controllers").exists()
+        && opts.allow_mount
+        && cg.is_dir()
+        && fs::read_dir(&cg)?.next().is_none()
+        && mount("cgroup2", None, &cg).is_ok()
+    {
+        iso.undo.push(Undo::Umount(cg.clone()));
     }
-    let v2 = fs::read_to_string(cg.join("cgroup.controllers")).is_ok_and(|c| c.split_whitespace().any(|x| x == "cpuset"));
+    let v2 = fs::read_to_string(cg.join("cgroup.controllers"))
+        .is_ok_and(|c| c.split_whitespace().any(|x| x == "cpuset"));
     if v2 {
         let dir = cg.join(CGROUP_NAME);
         if dir.exists() {
-            bail!("{} exists: another capture running? if not, remove the directory", dir.display());
+            bail!(
+                "{} exists: another capture running? if not, remove the directory",
+                dir.display()
+            );
         }
         let sub = cg.join("cgroup.subtree_control");
         if !read(&sub)?.split_whitespace().any(|x| x == "cpuset") {
-            fs::write(&sub, "+cpuset").with_context(|| format!("enabling the cpuset controller in {}", sub.display()))?;
-            iso.undo.push(Undo::Restore { path: sub, old: "-cpuset".into() });
+            fs::write(&sub, "+cpuset")
+                .with_context(|| format!("enabling the cpuset controller in {}", sub.display()))?;
+            iso.undo.push(Undo::Restore {
+                path: sub,
+                old: "-cpuset".into(),
+            });
         }
         fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         iso.undo.push(Undo::RmDir(dir.clone()));
         fs::write(dir.join("cpuset.cpus"), opts.cpu.to_string()).context("setting cpuset.cpus")?;
-        fs::write(dir.join("cpuset.cpus.partition"), "isolated").context("making the cpuset an isolated partition")?;
+        fs::write(dir.join("cpuset.cpus.partition"), "isolated")
+            .context("making the cpuset an isolated partition")?;
         let state = read(&dir.join("cpuset.cpus.partition"))?;
         if state.trim() != "isolated" {
-            bail!("CPU{} could not be isolated: the partition is '{}'", opts.cpu, state.trim());
+            bail!(
+                "CPU{} could not be isolated: the partition is '{}'",
+                opts.cpu,
+                state.trim()
+            );
         }
         iso.cgroup = dir;
     } else {
@@ -220,10 +261,15 @@ pub fn isolate(opts: &Options) -> Result<Isolation> {
         let dir = base.join(CGROUP_NAME);
         fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         iso.undo.push(Undo::RmDir(dir.clone()));
-        fs::write(dir.join(format!("{p}cpus")), opts.cpu.to_string()).context("setting cpuset cpus")?;
+        fs::write(dir.join(format!("{p}cpus")), opts.cpu.to_string())
+            .context("setting cpuset cpus")?;
         fs::write(dir.join(format!("{p}mems")), "0").context("setting cpuset mems")?;
-        fs::write(dir.join(format!("{p}cpu_exclusive")), "1")
-            .with_context(|| format!("making CPU{} exclusive (is another CPU already isolated?)", opts.cpu))?;
+        fs::write(dir.join(format!("{p}cpu_exclusive")), "1").with_context(|| {
+            format!(
+                "making CPU{} exclusive (is another CPU already isolated?)",
+                opts.cpu
+            )
+        })?;
         iso.cgroup = dir;
     }
 
@@ -231,20 +277,32 @@ pub fn isolate(opts: &Options) -> Result<Isolation> {
     let irq = root.join("proc/irq");
     let mut files = vec![irq.join("default_smp_affinity")];
     if let Ok(rd) = fs::read_dir(&irq) {
-        let mut dirs: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        let mut dirs: Vec<_> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
         dirs.sort();
         files.extend(dirs.into_iter().map(|d| d.join("smp_affinity")));
     }
     files.push(root.join("sys/devices/virtual/workqueue/cpumask"));
     for f in files {
-        let Ok(text) = fs::read_to_string(&f) else { continue };
-        let Ok(mask) = CpuMask::parse(&text) else { continue };
+        let Ok(text) = fs::read_to_string(&f) else {
+            continue;
+        };
+        let Ok(mask) = CpuMask::parse(&text) else {
+            continue;
+        };
         if !mask.contains(opts.cpu) {
             continue;
         }
         let new = mask.without(opts.cpu);
         if new.is_empty() {
-            iso.notes.push(format!("{}: only CPU{} is allowed, left as is", f.display(), opts.cpu));
+            iso.notes.push(format!(
+                "{}: only CPU{} is allowed, left as is",
+                f.display(),
+                opts.cpu
+            ));
             continue;
         }
         if let Err(e) = iso.write_saving(f.clone(), &new.format()) {
@@ -252,10 +310,17 @@ pub fn isolate(opts: &Options) -> Result<Isolation> {
         }
     }
 
-    let gov = root.join(format!("sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor", opts.cpu));
+    let gov = root.join(format!(
+        "sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor",
+        opts.cpu
+    ));
     if gov.exists() {
-        let avail = root.join(format!("sys/devices/system/cpu/cpu{}/cpufreq/scaling_available_governors", opts.cpu));
-        if fs::read_to_string(avail).is_ok_and(|a| a.split_whitespace().any(|g| g == "performance")) {
+        let avail = root.join(format!(
+            "sys/devices/system/cpu/cpu{}/cpufreq/scaling_available_governors",
+            opts.cpu
+        ));
+        if fs::read_to_string(avail).is_ok_and(|a| a.split_whitespace().any(|g| g == "performance"))
+        {
             if let Err(e) = iso.write_saving(gov, "performance") {
                 iso.notes.push(format!("{e:#}"));
             }
@@ -283,23 +348,44 @@ mod tests {
         }
         fs::write(r.join("sys/devices/system/cpu/cpu1/online"), "1\n").unwrap();
         fs::create_dir_all(r.join("sys/devices/system/cpu/cpu1/cpufreq")).unwrap();
-        fs::write(r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_governor"), "schedutil\n").unwrap();
-        fs::write(r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_available_governors"), "performance schedutil\n").unwrap();
+        fs::write(
+            r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_governor"),
+            "schedutil\n",
+        )
+        .unwrap();
+        fs::write(
+            r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_available_governors"),
+            "performance schedutil\n",
+        )
+        .unwrap();
         for (irq, mask) in [(1, "f"), (9, "3"), (12, "2")] {
             fs::create_dir_all(r.join(format!("proc/irq/{irq}"))).unwrap();
-            fs::write(r.join(format!("proc/irq/{irq}/smp_affinity")), format!("{mask}\n")).unwrap();
+            fs::write(
+                r.join(format!("proc/irq/{irq}/smp_affinity")),
+                format!("{mask}\n"),
+            )
+            .unwrap();
         }
         fs::write(r.join("proc/irq/default_smp_affinity"), "f\n").unwrap();
         fs::create_dir_all(r.join("sys/devices/virtual/workqueue")).unwrap();
         fs::write(r.join("sys/devices/virtual/workqueue/cpumask"), "f\n").unwrap();
         fs::create_dir_all(r.join("sys/fs/cgroup")).unwrap();
-        fs::write(r.join("sys/fs/cgroup/cgroup.controllers"), "cpuset cpu io memory\n").unwrap();
+        fs::write(
+            r.join("sys/fs/cgroup/cgroup.controllers"),
+            "cpuset cpu io memory\n",
+        )
+        .unwrap();
         fs::write(r.join("sys/fs/cgroup/cgroup.subtree_control"), "memory\n").unwrap();
         t
     }
 
     fn opts(root: &Path, cpu: u32) -> Options {
-        Options { root: root.to_path_buf(), cpu, allow_mount: false, suppress_rcu_stalls: false }
+        Options {
+            root: root.to_path_buf(),
+            cpu,
+            allow_mount: false,
+            suppress_rcu_stalls: false,
+        }
     }
 
     #[test]
@@ -311,16 +397,45 @@ mod tests {
         assert_eq!(iso.mode, Mode::V2Partition);
         let cg = r.join("sys/fs/cgroup/gpio-la");
         assert_eq!(fs::read_to_string(cg.join("cpuset.cpus")).unwrap(), "1");
-        assert_eq!(fs::read_to_string(cg.join("cpuset.cpus.partition")).unwrap(), "isolated");
-        assert_eq!(fs::read_to_string(r.join("sys/fs/cgroup/cgroup.subtree_control")).unwrap(), "+cpuset");
-        assert_eq!(fs::read_to_string(r.join("proc/irq/1/smp_affinity")).unwrap(), "d");
-        assert_eq!(fs::read_to_string(r.join("proc/irq/9/smp_affinity")).unwrap(), "1");
+        assert_eq!(
+            fs::read_to_string(cg.join("cpuset.cpus.partition")).unwrap(),
+            "isolated"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("sys/fs/cgroup/cgroup.subtree_control")).unwrap(),
+            "+cpuset"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("proc/irq/1/smp_affinity")).unwrap(),
+            "d"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("proc/irq/9/smp_affinity")).unwrap(),
+            "1"
+        );
         // IRQ 12 may only run on CPU1: left alone, and said so.
-        assert_eq!(fs::read_to_string(r.join("proc/irq/12/smp_affinity")).unwrap(), "2\n");
-        assert!(iso.notes.iter().any(|n| n.contains("irq/12")), "{:?}", iso.notes);
-        assert_eq!(fs::read_to_string(r.join("proc/irq/default_smp_affinity")).unwrap(), "d");
-        assert_eq!(fs::read_to_string(r.join("sys/devices/virtual/workqueue/cpumask")).unwrap(), "d");
-        assert_eq!(fs::read_to_string(r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_governor")).unwrap(), "performance");
+        assert_eq!(
+            fs::read_to_string(r.join("proc/irq/12/smp_affinity")).unwrap(),
+            "2\n"
+        );
+        assert!(
+            iso.notes.iter().any(|n| n.contains("irq/12")),
+            "{:?}",
+            iso.notes
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("proc/irq/default_smp_affinity")).unwrap(),
+            "d"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("sys/devices/virtual/workqueue/cpumask")).unwrap(),
+            "d"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_governor"))
+                .unwrap(),
+            "performance"
+        );
         iso.adopt(4242).unwrap();
         assert_eq!(fs::read_to_string(cg.join("cgroup.procs")).unwrap(), "4242");
         // The fake cgroup directory has files in it, which a real cgroupfs would not; empty it so rmdir works.
@@ -329,11 +444,27 @@ mod tests {
         }
         drop(iso);
         assert!(!cg.exists());
-        assert_eq!(fs::read_to_string(r.join("proc/irq/1/smp_affinity")).unwrap(), "f");
-        assert_eq!(fs::read_to_string(r.join("proc/irq/9/smp_affinity")).unwrap(), "3");
-        assert_eq!(fs::read_to_string(r.join("sys/devices/virtual/workqueue/cpumask")).unwrap(), "f");
-        assert_eq!(fs::read_to_string(r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_governor")).unwrap(), "schedutil");
-        assert_eq!(fs::read_to_string(r.join("sys/fs/cgroup/cgroup.subtree_control")).unwrap(), "-cpuset");
+        assert_eq!(
+            fs::read_to_string(r.join("proc/irq/1/smp_affinity")).unwrap(),
+            "f"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("proc/irq/9/smp_affinity")).unwrap(),
+            "3"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("sys/devices/virtual/workqueue/cpumask")).unwrap(),
+            "f"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_governor"))
+                .unwrap(),
+            "schedutil"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("sys/fs/cgroup/cgroup.subtree_control")).unwrap(),
+            "-cpuset"
+        );
     }
 
     #[test]
@@ -342,16 +473,27 @@ mod tests {
         let r = t.path();
         fs::create_dir(r.join("sys/fs/cgroup/gpio-la")).unwrap();
         let e = isolate(&opts(r, 1)).unwrap_err();
-        assert!(format!("{e:#}").contains("another capture running"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("another capture running"),
+            "{e:#}"
+        );
         // Nothing else was changed.
-        assert_eq!(fs::read_to_string(r.join("proc/irq/1/smp_affinity")).unwrap(), "f\n");
-        assert_eq!(fs::read_to_string(r.join("sys/fs/cgroup/cgroup.subtree_control")).unwrap(), "memory\n");
+        assert_eq!(
+            fs::read_to_string(r.join("proc/irq/1/smp_affinity")).unwrap(),
+            "f\n"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("sys/fs/cgroup/cgroup.subtree_control")).unwrap(),
+            "memory\n"
+        );
     }
 
     #[test]
     fn bad_cpu() {
         let t = fake_v2();
-        assert!(format!("{:#}", isolate(&opts(t.path(), 7)).unwrap_err()).contains("does not exist"));
+        assert!(
+            format!("{:#}", isolate(&opts(t.path(), 7)).unwrap_err()).contains("does not exist")
+        );
         fs::write(t.path().join("sys/devices/system/cpu/cpu1/online"), "0\n").unwrap();
         assert!(format!("{:#}", isolate(&opts(t.path(), 1)).unwrap_err()).contains("offline"));
     }
@@ -363,7 +505,11 @@ mod tests {
         fs::remove_file(r.join("sys/fs/cgroup/cgroup.controllers")).unwrap();
         fs::create_dir_all(r.join("proc/self")).unwrap();
         fs::create_dir_all(r.join("dev/cpuset")).unwrap();
-        fs::write(r.join("proc/self/mounts"), "proc /proc proc rw 0 0\nnone /dev/cpuset cgroup rw,cpuset,noprefix 0 0\n").unwrap();
+        fs::write(
+            r.join("proc/self/mounts"),
+            "proc /proc proc rw 0 0\nnone /dev/cpuset cgroup rw,cpuset,noprefix 0 0\n",
+        )
+        .unwrap();
         let iso = isolate(&opts(r, 1)).unwrap();
         assert_eq!(iso.mode, Mode::V1Exclusive);
         let cg = r.join("dev/cpuset/gpio-la");
@@ -391,7 +537,13 @@ mod tests {
 
     #[test]
     fn mounts_parsing() {
-        assert_eq!(find_v1_cpuset("cgroup /sys/fs/cgroup/cpuset cgroup rw,nosuid,cpuset 0 0\n"), Some(("/sys/fs/cgroup/cpuset".into(), false)));
-        assert_eq!(find_v1_cpuset("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"), None);
+        assert_eq!(
+            find_v1_cpuset("cgroup /sys/fs/cgroup/cpuset cgroup rw,nosuid,cpuset 0 0\n"),
+            Some(("/sys/fs/cgroup/cpuset".into(), false))
+        );
+        assert_eq!(
+            find_v1_cpuset("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"),
+            None
+        );
     }
 }

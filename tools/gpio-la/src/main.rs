@@ -30,7 +30,12 @@ Examples:
 Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (everything changed was restored).")]
 struct Cli {
     /// Where debugfs is mounted.
-    #[arg(short = 'k', long = "kernel-debug-dir", global = true, default_value = "/sys/kernel/debug")]
+    #[arg(
+        short = 'k',
+        long = "kernel-debug-dir",
+        global = true,
+        default_value = "/sys/kernel/debug"
+    )]
     debugfs: PathBuf,
     #[command(subcommand)]
     cmd: Cmd,
@@ -141,15 +146,26 @@ fn parse_si(s: &str) -> Result<u64, String> {
 fn capture_error(errno: i32, inst: &analyzer::Instance, rate: u64) -> String {
     match errno {
         libc::ERANGE => {
-            let acq: u64 = inst.read("delay_ns_acquisition").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-            let max = if acq > 0 { 1_000_000_000 / acq } else { 0 };
-            format!("{} is faster than this CPU reads the probes: about {} at most", si::format_hz(rate), si::format_hz(max))
+            let acq: u64 = inst
+                .read("delay_ns_acquisition")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            let max = 1_000_000_000u64.checked_div(acq).unwrap_or(0);
+            format!(
+                "{} is faster than this CPU reads the probes: about {} at most",
+                si::format_hz(rate),
+                si::format_hz(max)
+            )
         }
         libc::ETIMEDOUT => "the trigger did not fire within the timeout".into(),
         libc::EINTR => "the capture was interrupted".into(),
         libc::ENOMEM => "not enough memory for the capture buffer".into(),
         libc::ENODEV => "the analyzer instance went away during the capture".into(),
-        e => format!("{} (see the kernel log)", std::io::Error::from_raw_os_error(e)),
+        e => format!(
+            "{} (see the kernel log)",
+            std::io::Error::from_raw_os_error(e)
+        ),
     }
 }
 
@@ -176,21 +192,26 @@ struct Sidecar<'a> {
 fn run_worker(capture: &Path, cpu: u32) -> Result<ExitCode> {
     // Wait for the parent to move this process into the isolated cgroup.
     let mut go = [0u8; 1];
-    std::io::stdin().read_exact(&mut go).context("waiting for the go-ahead")?;
+    std::io::stdin()
+        .read_exact(&mut go)
+        .context("waiting for the go-ahead")?;
     // SAFETY: `set` is a plain bit set on the stack, initialised by CPU_ZERO before use.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_ZERO(&mut set);
         libc::CPU_SET(cpu as usize, &mut set);
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("pinning the capture to CPU{cpu}"));
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("pinning the capture to CPU{cpu}"));
         }
     }
     let mut f = std::fs::OpenOptions::new().write(true).open(capture)?;
     match f.write_all(b"1") {
         Ok(()) => Ok(ExitCode::SUCCESS),
         // The parent turns the errno into a message.
-        Err(e) => Ok(ExitCode::from(e.raw_os_error().unwrap_or(libc::EIO).clamp(1, 255) as u8)),
+        Err(e) => Ok(ExitCode::from(
+            e.raw_os_error().unwrap_or(libc::EIO).clamp(1, 255) as u8,
+        )),
     }
 }
 
@@ -198,12 +219,21 @@ fn output_paths(out: &Path, instance: &str) -> PathBuf {
     if out.extension().is_some_and(|e| e == "sr") {
         return out.to_path_buf();
     }
-    let epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     out.join(format!("{instance}-{epoch}.sr"))
 }
 
-fn write_atomic(dest: &Path, f: impl FnOnce(&mut BufWriter<&mut tempfile::NamedTempFile>) -> Result<()>) -> Result<()> {
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+fn write_atomic(
+    dest: &Path,
+    f: impl FnOnce(&mut BufWriter<&mut tempfile::NamedTempFile>) -> Result<()>,
+) -> Result<()> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     {
         let mut w = BufWriter::new(&mut tmp);
@@ -211,13 +241,17 @@ fn write_atomic(dest: &Path, f: impl FnOnce(&mut BufWriter<&mut tempfile::NamedT
         w.flush()?;
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(dest).with_context(|| format!("writing {}", dest.display()))?;
+    tmp.persist(dest)
+        .with_context(|| format!("writing {}", dest.display()))?;
     Ok(())
 }
 
 fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Result<ExitCode> {
     if a.detach {
-        let args: Vec<String> = std::env::args().filter(|x| x != "--detach").skip(1).collect();
+        let args: Vec<String> = std::env::args()
+            .filter(|x| x != "--detach")
+            .skip(1)
+            .collect();
         let child = Command::new("/proc/self/exe")
             .args(&args)
             .stdin(Stdio::null())
@@ -230,7 +264,8 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
     if a.rate == 0 {
         bail!("the sample rate must be above 0 Hz");
     }
-    let period_ns = la_core::timing::period_for_rate(a.rate).with_context(|| format!("{} Hz is not a usable rate", a.rate))?;
+    let period_ns = la_core::timing::period_for_rate(a.rate)
+        .with_context(|| format!("{} Hz is not a usable rate", a.rate))?;
     let samples = match a.duration {
         Some(us) => (u128::from(a.rate) * u128::from(us) / 1_000_000) as u64,
         None => a.samples,
@@ -239,7 +274,10 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
         bail!("the capture would have no samples");
     }
     let out = output_paths(&a.output, &inst.name);
-    let out_dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let out_dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !out_dir.is_dir() {
         bail!("output directory {} does not exist", out_dir.display());
     }
@@ -248,25 +286,35 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
     let trigger_bytes: Option<Vec<u8>> = match &a.trigger {
         None => None,
         Some(t) if inst.extended => {
-            la_core::trigger::parse_expr(t, nprobes, &mut |_| Ok(()))
-                .map_err(|e| anyhow::anyhow!("trigger '{t}': {} (instance has {nprobes} probes)", e.describe()))?;
+            la_core::trigger::parse_expr(t, nprobes, &mut |_| Ok(())).map_err(|e| {
+                anyhow::anyhow!(
+                    "trigger '{t}': {} (instance has {nprobes} probes)",
+                    e.describe()
+                )
+            })?;
             Some(t.as_bytes().to_vec())
         }
         Some(t) => {
             let mut buf = [0u8; la_core::trigger::MAX_PAIR_BYTES];
-            let n = la_core::trigger::expr_to_pairs(t, &mut buf)
-                .map_err(|e| anyhow::anyhow!("trigger '{t}' for the upstream driver: {}", e.describe()))?;
+            let n = la_core::trigger::expr_to_pairs(t, &mut buf).map_err(|e| {
+                anyhow::anyhow!("trigger '{t}' for the upstream driver: {}", e.describe())
+            })?;
             Some(buf[..n].to_vec())
         }
     };
 
-    inst.write("delay_ns", period_ns.to_string().as_bytes()).context("the analyzer refused the sample rate")?;
-    inst.write("buf_size", samples.to_string().as_bytes()).context("the analyzer refused the sample count")?;
+    inst.write("delay_ns", period_ns.to_string().as_bytes())
+        .context("the analyzer refused the sample rate")?;
+    inst.write("buf_size", samples.to_string().as_bytes())
+        .context("the analyzer refused the sample count")?;
     if inst.extended {
         inst.write("pretrigger_percent", a.pretrigger.to_string().as_bytes())?;
         inst.write("trigger_timeout_ms", a.timeout_ms.to_string().as_bytes())?;
     } else if a.pretrigger != 0 || a.timeout_ms != 0 {
-        bail!("--pretrigger and --timeout-ms need the Rust driver; instance {} is the upstream one", inst.name);
+        bail!(
+            "--pretrigger and --timeout-ms need the Rust driver; instance {} is the upstream one",
+            inst.name
+        );
     }
     match (&trigger_bytes, inst.extended) {
         (Some(t), true) => inst.write("trigger_expr", t)?,
@@ -314,7 +362,11 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
             return Err(e);
         }
     }
-    worker.stdin.take().context("worker stdin")?.write_all(b"g")?;
+    worker
+        .stdin
+        .take()
+        .context("worker stdin")?
+        .write_all(b"g")?;
 
     let expected = Duration::from_nanos(period_ns.saturating_mul(samples));
     let bar = indicatif::ProgressBar::new(expected.as_millis().max(1) as u64);
@@ -322,7 +374,11 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
         indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {elapsed}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    bar.set_message(if a.trigger.is_some() { "waiting for trigger / capturing" } else { "capturing" });
+    bar.set_message(if a.trigger.is_some() {
+        "waiting for trigger / capturing"
+    } else {
+        "capturing"
+    });
     let started = Instant::now();
     let status = loop {
         if interrupted.load(Ordering::Relaxed) {
@@ -362,14 +418,24 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
         .filter(|r| *r > 0)
         .unwrap_or(a.rate * 1000);
     let samplerate_hz = (achieved_mhz + 500) / 1000;
-    let session = sigrok::Session { samplerate_hz, unitsize: inst.unitsize, probes: inst.probes.clone() };
+    let session = sigrok::Session {
+        samplerate_hz,
+        unitsize: inst.unitsize,
+        probes: inst.probes.clone(),
+    };
     let data_path = inst.dir.join("sample_data");
     let n = sigrok::write(&out, &session, &mut BufReader::new(File::open(&data_path)?))
         .with_context(|| format!("writing {}", out.display()))?;
     if a.vcd {
         let vcd_path = out.with_extension("vcd");
         write_atomic(&vcd_path, |w| {
-            vcd::write(w, &inst.probes, inst.unitsize, achieved_mhz, &mut BufReader::new(File::open(&data_path)?))?;
+            vcd::write(
+                w,
+                &inst.probes,
+                inst.unitsize,
+                achieved_mhz,
+                &mut BufReader::new(File::open(&data_path)?),
+            )?;
             Ok(())
         })?;
         eprintln!("Saved '{}'", vcd_path.display());
@@ -390,7 +456,9 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
         duration_s: elapsed.as_secs_f64(),
         stats,
     };
-    write_atomic(&out.with_extension("json"), |w| Ok(serde_json::to_writer_pretty(&mut *w, &sidecar)?))?;
+    write_atomic(&out.with_extension("json"), |w| {
+        Ok(serde_json::to_writer_pretty(&mut *w, &sidecar)?)
+    })?;
     eprintln!("Logic analyzer done. Saved '{}'", out.display());
     eprintln!("Achieved sample rate: {}", si::format_hz(samplerate_hz));
     println!("{}", out.display());
@@ -398,15 +466,30 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
 }
 
 fn convert(a: &ConvertArgs) -> Result<ExitCode> {
-    let meta = std::fs::read_to_string(&a.meta).with_context(|| format!("reading {}", a.meta.display()))?;
-    let probes = analyzer::parse_meta(&meta).with_context(|| format!("{} is not a meta_data file", a.meta.display()))?;
-    let unitsize = a.unitsize.unwrap_or_else(|| la_core::samples::unit_size(probes.len() as u32));
+    let meta = std::fs::read_to_string(&a.meta)
+        .with_context(|| format!("reading {}", a.meta.display()))?;
+    let probes = analyzer::parse_meta(&meta)
+        .with_context(|| format!("{} is not a meta_data file", a.meta.display()))?;
+    let unitsize = a
+        .unitsize
+        .unwrap_or_else(|| la_core::samples::unit_size(probes.len() as u32));
     if a.rate == 0 {
         bail!("the sample rate must be above 0 Hz");
     }
-    let mut data = BufReader::with_capacity(1 << 20, File::open(&a.data).with_context(|| format!("reading {}", a.data.display()))?);
+    let mut data = BufReader::with_capacity(
+        1 << 20,
+        File::open(&a.data).with_context(|| format!("reading {}", a.data.display()))?,
+    );
     let n = match a.output.extension().and_then(|e| e.to_str()) {
-        Some("sr") => sigrok::write(&a.output, &sigrok::Session { samplerate_hz: a.rate, unitsize, probes }, &mut data)?,
+        Some("sr") => sigrok::write(
+            &a.output,
+            &sigrok::Session {
+                samplerate_hz: a.rate,
+                unitsize,
+                probes,
+            },
+            &mut data,
+        )?,
         Some("vcd") => {
             let mut n = 0;
             write_atomic(&a.output, |w| {
@@ -434,11 +517,17 @@ fn synth(a: &SynthArgs) -> Result<ExitCode> {
     if !(1..=32).contains(&a.probes) {
         bail!("--probes must be 1..=32");
     }
-    let period = la_core::timing::period_for_rate(a.rate).with_context(|| format!("{} Hz is not a usable rate", a.rate))?;
+    let period = la_core::timing::period_for_rate(a.rate)
+        .with_context(|| format!("{} Hz is not a usable rate", a.rate))?;
     let mut sink = VecSink(Vec::new());
-    let idle = la_core::waveform::compile(&a.program, &mut sink).map_err(|e| anyhow::anyhow!("program: {}", e.describe()))?;
+    let idle = la_core::waveform::compile(&a.program, &mut sink)
+        .map_err(|e| anyhow::anyhow!("program: {}", e.describe()))?;
     let edges = sink.0;
-    let mask = if a.probes == 32 { u32::MAX } else { (1u32 << a.probes) - 1 };
+    let mask = if a.probes == 32 {
+        u32::MAX
+    } else {
+        (1u32 << a.probes) - 1
+    };
     if idle & !mask != 0 || edges.iter().any(|e| e.state & !mask != 0) {
         bail!("the program drives lines beyond --probes {}", a.probes);
     }
@@ -459,18 +548,31 @@ fn synth(a: &SynthArgs) -> Result<ExitCode> {
         for _ in 0..a.repeat {
             for i in 0..per_rep {
                 let t = i * period;
-                let state = if t < lead { idle } else { la_core::waveform::state_at(idle, &edges, t - lead) };
+                let state = if t < lead {
+                    idle
+                } else {
+                    la_core::waveform::state_at(idle, &edges, t - lead)
+                };
                 sample.copy_from_slice(&state.to_le_bytes()[..unit]);
                 w.write_all(&sample)?;
             }
         }
         Ok(())
     })?;
-    let meta: String = names.iter().enumerate().map(|(i, n)| format!("probe{:02}={n}\n", i + 1)).collect();
+    let meta: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("probe{:02}={n}\n", i + 1))
+        .collect();
     let mut meta_path = a.output.clone().into_os_string();
     meta_path.push(".meta");
     write_atomic(Path::new(&meta_path), |w| Ok(w.write_all(meta.as_bytes())?))?;
-    eprintln!("{} samples of {} byte(s) written to {}", per_rep * a.repeat, unit, a.output.display());
+    eprintln!(
+        "{} samples of {} byte(s) written to {}",
+        per_rep * a.repeat,
+        unit,
+        a.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -479,12 +581,12 @@ fn list(debugfs: &Path) -> Result<ExitCode> {
     for i in analyzer::list(debugfs)? {
         let r = writeln!(
             out,
-            "{}\t{} probes ({})\t{}\t{}",
+            "{}\t{} probes ({})\t{}\t{} byte(s)/sample",
             i.name,
             i.probes.len(),
             i.probes.join(","),
             if i.extended { "rust" } else { "upstream" },
-            format!("{} byte(s)/sample", i.unitsize)
+            i.unitsize
         );
         if let Err(e) = r {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -499,7 +601,11 @@ fn list(debugfs: &Path) -> Result<ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let interrupted = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&interrupted)) {
             eprintln!("gpio-la: cannot handle signal {sig}: {e}");
             return ExitCode::from(1);

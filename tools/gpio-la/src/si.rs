@@ -36,7 +36,9 @@ pub fn parse(s: &str) -> Result<u64, SiError> {
     let mut total: u64 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let (num, tail) = rest.split_at(num_len);
         if num.is_empty() || num.matches('.').count() > 1 || num == "." {
             return Err(bad());
@@ -48,7 +50,11 @@ pub fn parse(s: &str) -> Result<u64, SiError> {
             None => return Err(bad()),
         };
         let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-        let int: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| range())? };
+        let int: u64 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| range())?
+        };
         let mut value = int.checked_mul(mult).ok_or_else(range)?;
         // Decimal part, exactly: digits * mult / 10^len must be whole.
         if !frac.is_empty() {
@@ -58,7 +64,9 @@ pub fn parse(s: &str) -> Result<u64, SiError> {
             if scaled % u128::from(scale) != 0 {
                 return Err(range());
             }
-            value = value.checked_add(u64::try_from(scaled / u128::from(scale)).map_err(|_| range())?).ok_or_else(range)?;
+            value = value
+                .checked_add(u64::try_from(scaled / u128::from(scale)).map_err(|_| range())?)
+                .ok_or_else(range)?;
         }
         total = total.checked_add(value).ok_or_else(range)?;
         rest = tail;
@@ -108,7 +116,10 @@ mod tests {
         for s in ["", "M", "1X", "1..5M", "-1", "1 M", "1MM", "."] {
             assert!(matches!(parse(s), Err(SiError::Malformed(_))), "{s}");
         }
-        assert!(matches!(parse("99999999999999999999"), Err(SiError::Range(_))));
+        assert!(matches!(
+            parse("99999999999999999999"),
+            Err(SiError::Range(_))
+        ));
         assert!(matches!(parse("20000000T"), Err(SiError::Range(_))));
     }
 

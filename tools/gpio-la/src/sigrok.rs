@@ -88,8 +88,15 @@ fn to_ini(value: &impl Serialize) -> Result<String> {
 
 /// The `metadata` member for `s`.
 pub fn metadata(s: &Session) -> Result<String> {
-    if !matches!(s.unitsize, 1 | 2 | 4 | 8) || s.probes.is_empty() || s.probes.len() > s.unitsize * 8 {
-        bail!("{} probes do not fit {} byte(s) per sample", s.probes.len(), s.unitsize);
+    if !matches!(s.unitsize, 1 | 2 | 4 | 8)
+        || s.probes.is_empty()
+        || s.probes.len() > s.unitsize * 8
+    {
+        bail!(
+            "{} probes do not fit {} byte(s) per sample",
+            s.probes.len(),
+            s.unitsize
+        );
     }
     if s.samplerate_hz == 0 {
         bail!("the sample rate is unknown (0 Hz)");
@@ -98,10 +105,17 @@ pub fn metadata(s: &Session) -> Result<String> {
         .probes
         .iter()
         .enumerate()
-        .map(|(i, n)| (format!("probe{}", i + 1), serde_json::Value::String(n.clone())))
+        .map(|(i, n)| {
+            (
+                format!("probe{}", i + 1),
+                serde_json::Value::String(n.clone()),
+            )
+        })
         .collect();
     to_ini(&Metadata {
-        global: Global { sigrok_version: "0.5.2" },
+        global: Global {
+            sigrok_version: "0.5.2",
+        },
         device: Device {
             capturefile: "logic-1",
             total_probes: s.probes.len(),
@@ -117,12 +131,18 @@ pub fn metadata(s: &Session) -> Result<String> {
 /// Returns the number of samples written. `dest` appears only when complete.
 pub fn write(dest: &Path, session: &Session, data: &mut impl Read) -> Result<u64> {
     let meta = metadata(session)?;
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = NamedTempFile::new_in(dir).with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     let mut zip = ZipWriter::new(tmp);
     // Deflate level 6, as zip(1) uses: measured faster than zip -jq on both long runs and noise, with files of
     // the same size; level 1 was 4x faster on runs but made files 12x larger, level 9 5x slower on noise.
-    let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).compression_level(Some(6));
+    let opts = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(6));
     zip.start_file("version", opts)?;
     zip.write_all(b"2")?;
     zip.start_file("metadata", opts)?;
@@ -137,7 +157,10 @@ pub fn write(dest: &Path, session: &Session, data: &mut impl Read) -> Result<u64
             break;
         }
         if n % session.unitsize != 0 {
-            bail!("the sample data ends in a partial sample ({} bytes per sample)", session.unitsize);
+            bail!(
+                "the sample data ends in a partial sample ({} bytes per sample)",
+                session.unitsize
+            );
         }
         chunk += 1;
         zip.start_file(format!("logic-1-{chunk}"), opts)?;
@@ -152,7 +175,8 @@ pub fn write(dest: &Path, session: &Session, data: &mut impl Read) -> Result<u64
     }
     let tmp = zip.finish()?;
     tmp.as_file().sync_all()?;
-    tmp.persist(dest).with_context(|| format!("renaming the session file to {}", dest.display()))?;
+    tmp.persist(dest)
+        .with_context(|| format!("renaming the session file to {}", dest.display()))?;
     Ok(total)
 }
 
@@ -193,7 +217,12 @@ mod tests {
 
     #[test]
     fn metadata_order_and_format() {
-        let m = metadata(&Session { samplerate_hz: 1_501_501, unitsize: 1, probes: vec!["SCL".into(), "SDA".into()] }).unwrap();
+        let m = metadata(&Session {
+            samplerate_hz: 1_501_501,
+            unitsize: 1,
+            probes: vec!["SCL".into(), "SDA".into()],
+        })
+        .unwrap();
         assert_eq!(
             m,
             "[global]\nsigrok version=0.5.2\n\n[device 1]\ncapturefile=logic-1\ntotal probes=2\nsamplerate=1501501 Hz\n\
@@ -203,18 +232,54 @@ mod tests {
 
     #[test]
     fn metadata_rejects_inconsistent_sessions() {
-        assert!(metadata(&Session { samplerate_hz: 1, unitsize: 1, probes: vec!["a".into(); 9] }).is_err());
-        assert!(metadata(&Session { samplerate_hz: 0, unitsize: 1, probes: vec!["a".into()] }).is_err());
-        assert!(metadata(&Session { samplerate_hz: 1, unitsize: 3, probes: vec!["a".into()] }).is_err());
-        assert!(metadata(&Session { samplerate_hz: 1, unitsize: 1, probes: vec!["a\nb".into()] }).is_err());
+        assert!(metadata(&Session {
+            samplerate_hz: 1,
+            unitsize: 1,
+            probes: vec!["a".into(); 9]
+        })
+        .is_err());
+        assert!(metadata(&Session {
+            samplerate_hz: 0,
+            unitsize: 1,
+            probes: vec!["a".into()]
+        })
+        .is_err());
+        assert!(metadata(&Session {
+            samplerate_hz: 1,
+            unitsize: 3,
+            probes: vec!["a".into()]
+        })
+        .is_err());
+        assert!(metadata(&Session {
+            samplerate_hz: 1,
+            unitsize: 1,
+            probes: vec!["a\nb".into()]
+        })
+        .is_err());
     }
 
     #[test]
     fn chunks_and_roundtrip() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("x.sr");
-        let data: Vec<u8> = (0..(CHUNK_BYTES * 2 + 6)).map(|i| (i % 251) as u8).collect();
-        let s = Session { samplerate_hz: 1000, unitsize: 2, probes: vec!["a".into(), "b".into(), "c".into(), "d".into(), "e".into(), "f".into(), "g".into(), "h".into(), "i".into()] };
+        let data: Vec<u8> = (0..(CHUNK_BYTES * 2 + 6))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let s = Session {
+            samplerate_hz: 1000,
+            unitsize: 2,
+            probes: vec![
+                "a".into(),
+                "b".into(),
+                "c".into(),
+                "d".into(),
+                "e".into(),
+                "f".into(),
+                "g".into(),
+                "h".into(),
+                "i".into(),
+            ],
+        };
         let n = write(&dest, &s, &mut &data[..]).unwrap();
         assert_eq!(n, data.len() as u64 / 2);
         let (meta, back) = read(&dest).unwrap();
@@ -229,9 +294,17 @@ mod tests {
     fn partial_sample_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("x.sr");
-        let s = Session { samplerate_hz: 1000, unitsize: 2, probes: vec!["a".into()] };
+        let s = Session {
+            samplerate_hz: 1000,
+            unitsize: 2,
+            probes: vec!["a".into()],
+        };
         assert!(write(&dest, &s, &mut &[1u8, 2, 3][..]).is_err());
         assert!(!dest.exists());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary file left behind"
+        );
     }
 }

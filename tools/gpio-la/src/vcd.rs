@@ -42,9 +42,18 @@ fn ident(mut i: usize) -> String {
 }
 
 /// Writes VCD for samples read from `data` (`unitsize` bytes each) taken at `rate_mhz` (milli-hertz), streaming.
-pub fn write(out: &mut impl Write, probes: &[String], unitsize: usize, rate_mhz: u64, data: &mut impl Read) -> Result<u64> {
+pub fn write(
+    out: &mut impl Write,
+    probes: &[String],
+    unitsize: usize,
+    rate_mhz: u64,
+    data: &mut impl Read,
+) -> Result<u64> {
     if probes.is_empty() || probes.len() > unitsize * 8 || !matches!(unitsize, 1 | 2 | 4) {
-        bail!("{} probes do not fit {unitsize} byte(s) per sample", probes.len());
+        bail!(
+            "{} probes do not fit {unitsize} byte(s) per sample",
+            probes.len()
+        );
     }
     if rate_mhz == 0 {
         bail!("the sample rate is unknown");
@@ -52,17 +61,29 @@ pub fn write(out: &mut impl Write, probes: &[String], unitsize: usize, rate_mhz:
     let ts = timescale_ps(rate_mhz);
     writeln!(out, "$date gpio-la capture $end")?;
     writeln!(out, "$version gpio-la {} $end", env!("CARGO_PKG_VERSION"))?;
-    writeln!(out, "$comment achieved sample rate {}.{:03} Hz $end", rate_mhz / 1000, rate_mhz % 1000)?;
+    writeln!(
+        out,
+        "$comment achieved sample rate {}.{:03} Hz $end",
+        rate_mhz / 1000,
+        rate_mhz % 1000
+    )?;
     writeln!(out, "$timescale {} $end", timescale_str(ts))?;
     writeln!(out, "$scope module logic $end")?;
     for (i, name) in probes.iter().enumerate() {
-        let name: String = name.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect();
+        let name: String = name
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+            .collect();
         writeln!(out, "$var wire 1 {} {} $end", ident(i), name)?;
     }
     writeln!(out, "$upscope $end")?;
     writeln!(out, "$enddefinitions $end")?;
 
-    let mask: u32 = if probes.len() == 32 { u32::MAX } else { (1u32 << probes.len()) - 1 };
+    let mask: u32 = if probes.len() == 32 {
+        u32::MAX
+    } else {
+        (1u32 << probes.len()) - 1
+    };
     let mut buf = vec![0u8; crate::sigrok::CHUNK_BYTES];
     let mut prev: Option<u32> = None;
     let mut idx: u64 = 0;
@@ -77,7 +98,8 @@ pub fn write(out: &mut impl Write, probes: &[String], unitsize: usize, rate_mhz:
             b[..unitsize].copy_from_slice(s);
             let v = u32::from_le_bytes(b) & mask;
             // t = idx periods, in timescale units: idx * 1e15 / (rate_mHz * ts_ps)
-            let t = (u128::from(idx) * 1_000_000_000_000_000 / (u128::from(rate_mhz) * u128::from(ts))) as u64;
+            let t = (u128::from(idx) * 1_000_000_000_000_000
+                / (u128::from(rate_mhz) * u128::from(ts))) as u64;
             let changed = match prev {
                 None => mask,
                 Some(p) => p ^ v,
@@ -128,7 +150,14 @@ mod tests {
     fn changes_only_with_times() {
         let mut out = Vec::new();
         let data = [0b01u8, 0b01, 0b11, 0b10];
-        let n = write(&mut out, &["A".into(), "B".into()], 1, 1_000_000_000, &mut &data[..]).unwrap();
+        let n = write(
+            &mut out,
+            &["A".into(), "B".into()],
+            1,
+            1_000_000_000,
+            &mut &data[..],
+        )
+        .unwrap();
         assert_eq!(n, 4);
         let s = String::from_utf8(out).unwrap();
         let body = s.split("$enddefinitions $end\n").nth(1).unwrap();

@@ -17,8 +17,22 @@ fn steps(text: &str, probes: u32) -> Result<Vec<Step>, TriggerError> {
 fn expr_levels_and_edges() {
     let s = steps("1H+2F,3R", 8).unwrap();
     assert_eq!(s.len(), 2);
-    assert_eq!(s[0], Step { mask: 1, value: 1, fall: 2, ..Step::default() });
-    assert_eq!(s[1], Step { rise: 4, ..Step::default() });
+    assert_eq!(
+        s[0],
+        Step {
+            mask: 1,
+            value: 1,
+            fall: 2,
+            ..Step::default()
+        }
+    );
+    assert_eq!(
+        s[1],
+        Step {
+            rise: 4,
+            ..Step::default()
+        }
+    );
 }
 
 #[test]
@@ -32,7 +46,7 @@ fn expr_rejects_bad_input() {
     assert_eq!(steps("1H,,2L", 8), Err(TriggerError::Empty));
     assert_eq!(steps("1H+", 8), Err(TriggerError::Empty));
     assert_eq!(steps("  ", 8), Ok(Vec::new()));
-    let long: std::string::String = std::iter::repeat("1H,").take(MAX_STEPS + 1).collect::<std::string::String>() + "1H";
+    let long = "1H,".repeat(MAX_STEPS + 1) + "1H";
     assert_eq!(steps(&long, 8), Err(TriggerError::TooLong));
 }
 
@@ -76,9 +90,29 @@ fn pairs_match_upstream() {
         Ok(())
     })
     .unwrap();
-    assert_eq!(v, [Step { mask: 3, value: 3, ..Step::default() }, Step { mask: 3, value: 1, ..Step::default() }]);
-    assert_eq!(parse_pairs(&[1], &mut |_| Ok(())), Err(TriggerError::OddLength));
-    assert_eq!(parse_pairs(&[0; 2050], &mut |_| Ok(())), Err(TriggerError::TooLong));
+    assert_eq!(
+        v,
+        [
+            Step {
+                mask: 3,
+                value: 3,
+                ..Step::default()
+            },
+            Step {
+                mask: 3,
+                value: 1,
+                ..Step::default()
+            }
+        ]
+    );
+    assert_eq!(
+        parse_pairs(&[1], &mut |_| Ok(())),
+        Err(TriggerError::OddLength)
+    );
+    assert_eq!(
+        parse_pairs(&[0; 2050], &mut |_| Ok(())),
+        Err(TriggerError::TooLong)
+    );
     assert_eq!(parse_pairs(&[0; 2048], &mut |_| Ok(())), Ok(()));
 }
 
@@ -114,7 +148,11 @@ fn timing_stats() {
     assert_eq!(t.max_late_ns, 2500);
     assert_eq!(t.min_interval_ns, 100);
     assert_eq!(t.max_interval_ns, 3490);
-    assert!(t.p99_late_ns() >= 1600 * 7 / 8 && t.p99_late_ns() <= 2500, "{}", t.p99_late_ns());
+    assert!(
+        t.p99_late_ns() >= 1600 * 7 / 8 && t.p99_late_ns() <= 2500,
+        "{}",
+        t.p99_late_ns()
+    );
     assert_eq!(t.mean_interval_ns(), 1000);
     assert_eq!(t.achieved_rate_mhz(), 1_000_000_000);
 }
@@ -183,23 +221,51 @@ fn numbers_like_kstrtoull() {
 #[test]
 fn new_device_lines() {
     let mut lines = Vec::new();
-    let d = spec::parse_new_device("i2c gpio-waveform 0-1 other 5 names=SCL,SDA,X", 32, &mut |c, o| {
-        lines.push((c, o));
-        Ok(())
-    })
+    let d = spec::parse_new_device(
+        "i2c gpio-waveform 0-1 other 5 names=SCL,SDA,X",
+        32,
+        &mut |c, o| {
+            lines.push((c, o));
+            Ok(())
+        },
+    )
     .unwrap();
     assert_eq!(d.name, "i2c");
     assert_eq!(d.lines, 3);
     assert_eq!(d.names, Some("SCL,SDA,X"));
-    assert_eq!(lines, [("gpio-waveform", 0), ("gpio-waveform", 1), ("other", 5)]);
+    assert_eq!(
+        lines,
+        [("gpio-waveform", 0), ("gpio-waveform", 1), ("other", 5)]
+    );
     let mut nop = |_: &str, _: u32| Ok(());
-    assert_eq!(spec::parse_new_device("", 32, &mut nop).unwrap_err(), spec::SpecError::BadName);
-    assert_eq!(spec::parse_new_device("a/b chip 0", 32, &mut nop).unwrap_err(), spec::SpecError::BadName);
-    assert_eq!(spec::parse_new_device("x chip", 32, &mut nop).unwrap_err(), spec::SpecError::BadOffsets);
-    assert_eq!(spec::parse_new_device("x chip 3-1", 32, &mut nop).unwrap_err(), spec::SpecError::BadOffsets);
-    assert_eq!(spec::parse_new_device("x chip 0-32", 32, &mut nop).unwrap_err(), spec::SpecError::TooMany);
-    assert_eq!(spec::parse_new_device("x chip 0-1 names=A", 32, &mut nop).unwrap_err(), spec::SpecError::NameCount);
-    assert_eq!(spec::parse_new_device("x names=A", 32, &mut nop).unwrap_err(), spec::SpecError::BadOffsets);
+    assert_eq!(
+        spec::parse_new_device("", 32, &mut nop).unwrap_err(),
+        spec::SpecError::BadName
+    );
+    assert_eq!(
+        spec::parse_new_device("a/b chip 0", 32, &mut nop).unwrap_err(),
+        spec::SpecError::BadName
+    );
+    assert_eq!(
+        spec::parse_new_device("x chip", 32, &mut nop).unwrap_err(),
+        spec::SpecError::BadOffsets
+    );
+    assert_eq!(
+        spec::parse_new_device("x chip 3-1", 32, &mut nop).unwrap_err(),
+        spec::SpecError::BadOffsets
+    );
+    assert_eq!(
+        spec::parse_new_device("x chip 0-32", 32, &mut nop).unwrap_err(),
+        spec::SpecError::TooMany
+    );
+    assert_eq!(
+        spec::parse_new_device("x chip 0-1 names=A", 32, &mut nop).unwrap_err(),
+        spec::SpecError::NameCount
+    );
+    assert_eq!(
+        spec::parse_new_device("x names=A", 32, &mut nop).unwrap_err(),
+        spec::SpecError::BadOffsets
+    );
 }
 
 struct VecSink(Vec<Edge>);
@@ -254,7 +320,10 @@ fn i2c_nack_ends_segment() {
     let (bytes, acks) = decode_i2c(idle, &edges);
     assert_eq!(bytes, [0xa2]);
     assert_eq!(acks, [false]);
-    assert_eq!(compile_vec("i2c write 0x51n 00"), Err(ProgramError::BadToken));
+    assert_eq!(
+        compile_vec("i2c write 0x51n 00"),
+        Err(ProgramError::BadToken)
+    );
 }
 
 #[test]
@@ -263,7 +332,13 @@ fn uart_frames() {
     assert_eq!(idle, 4);
     // 0x55 = 01010101 LSB first after a start bit: every bit toggles, 10 bits, 9 changes + stop.
     assert_eq!(edges.len(), 10);
-    assert_eq!(edges[0], Edge { t_ns: 2000, state: 0 });
+    assert_eq!(
+        edges[0],
+        Edge {
+            t_ns: 2000,
+            state: 0
+        }
+    );
     assert_eq!(state_at(idle, &edges, 2000 + 1000), 4); // bit 0 = 1
 }
 
@@ -284,11 +359,20 @@ fn spi_mode0_samples_on_rising_edges() {
 
 #[test]
 fn program_errors() {
-    assert_eq!(compile_vec("edges 5:1 5:2"), Err(ProgramError::NotIncreasing));
+    assert_eq!(
+        compile_vec("edges 5:1 5:2"),
+        Err(ProgramError::NotIncreasing)
+    );
     assert_eq!(compile_vec("edges"), Err(ProgramError::Empty));
     assert_eq!(compile_vec("i2c"), Err(ProgramError::Empty));
-    assert_eq!(compile_vec("i2c scl=32 write 1"), Err(ProgramError::BadLine));
-    assert_eq!(compile_vec("i2c rate=500000000 write 1"), Err(ProgramError::BadRate));
+    assert_eq!(
+        compile_vec("i2c scl=32 write 1"),
+        Err(ProgramError::BadLine)
+    );
+    assert_eq!(
+        compile_vec("i2c rate=500000000 write 1"),
+        Err(ProgramError::BadRate)
+    );
     assert_eq!(compile_vec("uart 100"), Err(ProgramError::BadToken));
     assert_eq!(compile_vec("bogus"), Err(ProgramError::UnknownKind));
 }
@@ -300,13 +384,28 @@ fn clock_square_wave() {
     assert_eq!(
         edges,
         [
-            Edge { t_ns: 500, state: 8 },
-            Edge { t_ns: 1000, state: 0 },
-            Edge { t_ns: 1500, state: 8 },
-            Edge { t_ns: 2000, state: 0 }
+            Edge {
+                t_ns: 500,
+                state: 8
+            },
+            Edge {
+                t_ns: 1000,
+                state: 0
+            },
+            Edge {
+                t_ns: 1500,
+                state: 8
+            },
+            Edge {
+                t_ns: 2000,
+                state: 0
+            }
         ]
     );
     assert_eq!(compile_vec("clock count=3"), Err(ProgramError::BadRate));
     assert_eq!(compile_vec("clock half_ns=10"), Err(ProgramError::Empty));
-    assert_eq!(compile_vec("clock half_ns=10 count=2 bogus"), Err(ProgramError::BadToken));
+    assert_eq!(
+        compile_vec("clock half_ns=10 count=2 bogus"),
+        Err(ProgramError::BadToken)
+    );
 }
