@@ -18,7 +18,7 @@ args=(-C "$KDIR" M="$TOP" LLVM="$LLVM" RUSTC="$RUSTC")
 [ -x "$BINDGEN" ] && args+=(BINDGEN="$BINDGEN")
 [ -n "${ARCH:-}" ] && args+=(ARCH="$ARCH")
 [ -n "${CROSS_COMPILE:-}" ] && args+=(CROSS_COMPILE="$CROSS_COMPILE")
-[ -n "${CLIPPY:-}" ] && args+=(CLIPPY=1)
+[ -n "${CLIPPY:-}" ] && args+=(CLIPPY=1 CLIPPY_DRIVER="${CLIPPY_DRIVER:-/usr/bin/clippy-driver}")
 [ -n "${W:-}" ] && args+=(W="$W")
 make "${args[@]}" -j"$(($(nproc) + 1))" "${@:-modules}" >&2
 echo "$KDIR"

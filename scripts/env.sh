@@ -5,6 +5,11 @@
 # KSRC    unpacked kernel source tree (default: linux-source-7.3 from trixie-backports, unpacked under $CACHE)
 # KDIR    kernel build tree the modules are built against (default: the cached test kernel)
 
+# The Makefile exports its variables even when unset; an empty ARCH in the environment stops a kernel build.
+for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM; do
+	[ -n "${!v:-}" ] || unset "$v"
+done
+
 : "${CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/rfl-bringup}"
 : "${BINDGEN_VERSION:=0.73.2}"
 : "${KERNEL_SERIES:=7.3}"

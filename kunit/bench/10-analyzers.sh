@@ -39,5 +39,5 @@ run_driver() {
 }
 
 insmod /modules/upstream-gpio-sloppy-logic-analyzer.ko && run_driver upstream && rmmod gpio_sloppy_logic_analyzer
-insmod /modules/gpio_sloppy_la.ko && run_driver rust
+load_la && run_driver rust
 e2e_pass bench_done

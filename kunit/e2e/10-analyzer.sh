@@ -20,16 +20,20 @@ expect_err la_no_sample_data_before_capture "No such file" cat $I/sample_data
 pick_rates $I
 
 # i2c_case NAME DIR CHANNELS SCL SDA PROGRAM-PAYLOAD: play an I2C transfer on lines SCL/SDA, capture it with a
-# START trigger, and leave the samples for the host to decode.
+# START trigger and 10 % pre-trigger samples (a decoder must see SDA fall to find the START), and leave the
+# samples for the host to decode.
 i2c_case() {
 	name=$1 dir=$2 nch=$3 scl=$4 sda=$5; shift 5
 	write_file $W/program "i2c rate=$bus scl=$scl sda=$sda $*"
 	write_file $dir/delay_ns $period
-	# Long enough for the whole transfer: ~30 bits per byte-and-margin at bus rate.
-	write_file $dir/buf_size $((rate / bus * 9 * 8 + 2000))
+	# The transfer (about 9 bits per byte, 10 samples per bit), the pre-trigger share and a margin.
+	samples=$((rate / bus * 9 * 8 * 10 / 9 + rate / bus * 4))
+	write_file $dir/buf_size $samples
+	write_file $dir/pretrigger_percent 10
 	write_file $dir/trigger_expr "$((scl + 1))H+$((sda + 1))F"
-	write_file $dir/trigger_timeout_ms 5000
-	write_file $W/play 100000000
+	write_file $dir/trigger_timeout_ms 10000
+	# START a second from now: the pre-trigger ring is full by then.
+	write_file $W/play 1000000000
 	if out=$(capture_on_cpu1 $dir 2>&1); then
 		e2e_pass "${name}_capture"
 		mkdir -p /out/decode/$name
@@ -37,11 +41,12 @@ i2c_case() {
 		cat $dir/stats > /out/decode/$name/stats
 		printf 'channels=%s\nrate=%s\nscl=%s\nsda=%s\n' $nch $rate $scl $sda > /out/decode/$name/check
 		echo "expect=$*" >> /out/decode/$name/check
-		expect_eq "${name}_trigger_is_sample_0" "$(grep trigger_sample $dir/stats)" "trigger_sample=0"
+		expect_eq "${name}_trigger_index" "$(grep trigger_sample $dir/stats)" "trigger_sample=$((samples / 10))"
 	else
 		e2e_fail "${name}_capture" "$out"
 	fi
 	write_file $W/play stop
+	write_file $dir/pretrigger_percent 0
 }
 
 i2c_case i2c_8probes $I 2 0 1 write 0x50 de ad be ef
@@ -49,9 +54,11 @@ grep -q "achieved_rate_hz=" $I/stats && e2e_pass la_stats_exported || e2e_fail l
 
 # Pre-trigger: half of the buffer from before the START.
 write_file $I/pretrigger_percent 50
+write_file $I/buf_size $((samples * 2))
 write_file $W/program "i2c rate=$bus write 0x50 de ad be ef"
 write_file $I/trigger_expr "1H+2F"
-write_file $W/play 100000000
+# START once the ring (half the buffer) has surely filled: its fill time, doubled, plus a second.
+write_file $W/play $(( (samples * 1000 / rate * 2 + 1000) * 1000000 ))
 if capture_on_cpu1 $I; then
 	ts=$(sed -n 's/trigger_sample=//p' $I/stats)
 	half=$(( $(cat $I/buf_size) / 2 ))
@@ -130,12 +137,29 @@ i2c_case i2c_32probes $LA/w32 32 30 31 read 0x68 12 34n
 # Deleting an instance while it waits for a trigger stops the capture with ENODEV.
 write_file $LA/w32/delay_ns $period
 write_file $LA/w32/trigger_expr "1R"
+write_file $LA/w32/trigger_timeout_ms 0
 (taskset -c 1 sh -c "echo 1 > $LA/w32/capture" 2>/tmp/w32.err; echo $? > /tmp/w32.rc) &
 sleep 1
 expect la_delete_during_capture write_file $LA/delete_device "w32"
 wait
 expect_eq la_capture_ended_by_delete "$(cat /tmp/w32.rc)" 1
-expect la_capture_ended_with_enodev grep -q "No such device" /tmp/w32.err
+expect_eq la_capture_ended_with_enodev "$(cat /tmp/w32.err)" "sh: write error: No such device"
+write_file $LA/new_device "i2c gpio-waveform 0-1 names=SCL,SDA"
+
+# IRQs-off time is bounded: with 5 ms windows, a capture of about 300 ms takes many windows (and no splat).
+rmmod gpio_sloppy_la
+load_la max_irqoff_us=5000
+write_file $LA/new_device "i2c gpio-waveform 0-1 names=SCL,SDA"
+write_file $I/delay_ns $period
+write_file $I/buf_size $((rate * 3 / 10))
+if out=$(capture_on_cpu1 $I 2>&1); then
+	w=$(sed -n 's/irqoff_windows=//p' $I/stats)
+	[ "$w" -ge 20 ] && e2e_pass la_irqoff_windows_bounded || e2e_fail la_irqoff_windows_bounded "only $w windows: $(cat $I/stats)"
+else
+	e2e_fail la_irqoff_windows_bounded "capture failed: $out"
+fi
+rmmod gpio_sloppy_la
+load_la
 write_file $LA/new_device "i2c gpio-waveform 0-1 names=SCL,SDA"
 
 # Unloading the module during a capture, or while a file is open, is refused (open files pin the module), never
@@ -152,4 +176,4 @@ expect_err la_rmmod_refused_with_open_file "can't unload" rmmod gpio_sloppy_la
 exec 7<&-
 expect la_rmmod_after_close rmmod gpio_sloppy_la
 expect_err la_unloaded "No such file" ls $LA
-expect la_reload insmod /modules/gpio_sloppy_la.ko
+expect la_reload load_la

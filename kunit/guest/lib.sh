@@ -36,3 +36,10 @@ write_file() { echo -n "$2" > "$1"; }
 
 # A named artifact the host checks after the run (e.g. with sigrok-cli).
 artifact() { mkdir -p "/out/$(dirname "$1")"; cat > "/out/$1"; }
+
+# load_la [PARAMS]: loads the Rust analyzer with PARAMS, or as the boot did (one sampling window; see
+# scripts/qemu-run.sh).
+load_la() {
+	# shellcheck disable=SC2086
+	insmod /modules/gpio_sloppy_la.ko ${*:-max_irqoff_us=5000000}
+}

@@ -69,8 +69,8 @@ module! {
             description: "Largest capture buffer in MiB; larger buf_size writes fail with E2BIG",
         },
         max_irqoff_us: u32 {
-            default: 10000,
-            description: "Longest stretch with interrupts off while sampling, in us (100..=1000000)",
+            default: 100000,
+            description: "Longest stretch with interrupts off while sampling, in us (100..=5000000)",
         },
     },
 }
@@ -78,8 +78,8 @@ module! {
 fn limits() -> Result<Limits> {
     let mib = module_parameters::max_buf_mib.value();
     let irqoff = module_parameters::max_irqoff_us.value();
-    if mib == 0 || !(100..=1_000_000).contains(&irqoff) {
-        pr_err!("max_buf_mib must be > 0 and max_irqoff_us in 100..=1000000\n");
+    if mib == 0 || !(100..=5_000_000).contains(&irqoff) {
+        pr_err!("max_buf_mib must be > 0 and max_irqoff_us in 100..=5000000\n");
         return Err(EINVAL);
     }
     Ok(Limits {

@@ -82,9 +82,10 @@ struct CaptureArgs {
     /// Instance to use (default: the first one).
     #[arg(short, long)]
     instance: Option<String>,
-    /// Keep this share of the samples from before the trigger (Rust driver).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100), default_value_t = 0)]
-    pretrigger: u8,
+    /// Keep this share (%) of the samples from before the trigger (Rust driver). Default with a trigger: 5, so
+    /// decoders see the edge that fired it (e.g. the START's falling SDA); without one: 0.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pretrigger: Option<u8>,
     /// Give up when the trigger has not fired after this many ms (0 = wait; Rust driver).
     #[arg(long, default_value_t = 0)]
     timeout_ms: u64,
@@ -137,6 +138,9 @@ struct SynthArgs {
     #[arg(short, long)]
     output: PathBuf,
 }
+
+/// Pre-trigger share used with a trigger unless `--pretrigger` says otherwise.
+const DEFAULT_PRETRIGGER: u8 = 5;
 
 fn parse_si(s: &str) -> Result<u64, String> {
     si::parse(s).map_err(|e| e.to_string())
@@ -307,10 +311,11 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
         .context("the analyzer refused the sample rate")?;
     inst.write("buf_size", samples.to_string().as_bytes())
         .context("the analyzer refused the sample count")?;
+    let pretrigger = a.pretrigger.unwrap_or(if a.trigger.is_some() { DEFAULT_PRETRIGGER } else { 0 });
     if inst.extended {
-        inst.write("pretrigger_percent", a.pretrigger.to_string().as_bytes())?;
+        inst.write("pretrigger_percent", pretrigger.to_string().as_bytes())?;
         inst.write("trigger_timeout_ms", a.timeout_ms.to_string().as_bytes())?;
-    } else if a.pretrigger != 0 || a.timeout_ms != 0 {
+    } else if a.pretrigger.is_some_and(|p| p != 0) || a.timeout_ms != 0 {
         bail!(
             "--pretrigger and --timeout-ms need the Rust driver; instance {} is the upstream one",
             inst.name
