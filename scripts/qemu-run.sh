@@ -87,6 +87,6 @@ e2e_pass=$(grep -c '^ok ' "$outdir/e2e.txt" || true)
 e2e_fail=$(grep -c '^not ok ' "$outdir/e2e.txt" || true)
 # Kernel splats fail a run even when every test passed.
 grep -E 'BUG:|WARNING:|Oops|Kernel panic|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context|rcu_sched self-detected stall|rcu: INFO|soft lockup|hard LOCKUP|blocked for more than|kernel BUG|Call Trace:|refcount_t:|list_add corruption|list_del corruption|ODEBUG' \
-	"$outdir/console.log" > "$outdir/splats.txt" || true
+	"$outdir/console.log" "$outdir/out/dmesg.txt" > "$outdir/splats.txt" 2>/dev/null || true
 splats=$(wc -l < "$outdir/splats.txt")
 echo "$ktap_pass $ktap_fail $e2e_pass $e2e_fail $splats $guest_ok" > "$outdir/counts"
