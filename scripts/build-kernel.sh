@@ -7,7 +7,9 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 ksrc=$("$TOP/scripts/fetch-kernel.sh")
-kver=$(make -s -C "$ksrc" kernelversion)
+# From the Makefile itself: a nested `make kernelversion` prints "Entering directory" lines under `make -C`.
+kver=$(awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} /^SUBLEVEL =/{s=$3} END{print v "." p "." s}' "$ksrc/Makefile")
+[[ "$kver" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "cannot read the kernel version from $ksrc/Makefile"
 key=$( { cat "$TOP/.config.fragment"; "$RUSTC" --version; "$BINDGEN" --version; "clang$LLVM" --version | head -1; } \
 	| sha256sum | cut -c1-12)
 out=$CACHE/kbuild/$kver-$key
@@ -20,7 +22,8 @@ mapfile -t margs < <(kmake_args)
 mk() { make -s -C "$ksrc" O="$out" "${margs[@]}" "$@"; }
 log "building test kernel $kver in $out (cold: about 11 min on 2 cores)"
 start=$SECONDS
-rm -rf "$out" && mkdir -p "$out"
+case "$out" in "$CACHE"/kbuild/[0-9]*-[0-9a-f]*) rm -rf "$out" ;; *) die "refusing to clean unexpected build dir $out" ;; esac
+mkdir -p "$out"
 mk rustavailable >&2
 mk tinyconfig >/dev/null
 "$ksrc/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$TOP/.config.fragment" >/dev/null

@@ -5,6 +5,10 @@
 # KSRC    unpacked kernel source tree (default: linux-source-7.3 from trixie-backports, unpacked under $CACHE)
 # KDIR    kernel build tree the modules are built against (default: the cached test kernel)
 
+# Scripts run their own makes with their own -j; flags inherited from an outer make (-w, jobserver) only confuse
+# them and their output.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+
 # The Makefile exports its variables even when unset; an empty ARCH in the environment stops a kernel build.
 for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM; do
 	[ -n "${!v:-}" ] || unset "$v"

@@ -17,7 +17,7 @@ square() { echo -n "clock line=0 half_ns=$1 count=$((SAMPLES / 25 * 4 + 100))" >
 run_driver() {
 	drv=$1
 	mkdir -p /out/bench/$drv
-	for rate in 20000 50000 100000 200000 500000 1000000 2000000 5000000; do
+	for rate in 20000 50000 100000 125000 150000 200000 500000 1000000 2000000 5000000; do
 		period=$((1000000000 / rate))
 		# 25 samples per half period at the requested rate.
 		square $((period * 25))

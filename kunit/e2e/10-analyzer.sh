@@ -177,3 +177,15 @@ exec 7<&-
 expect la_rmmod_after_close rmmod gpio_sloppy_la
 expect_err la_unloaded "No such file" ls $LA
 expect la_reload load_la
+
+# Lines that may sleep (gpio-sim) cannot be sampled with interrupts off: refused with EREMOTE, as upstream does.
+SIM=/sys/kernel/config/gpio-sim/la-sim
+if mkdir $SIM && mkdir $SIM/bank0 && write_file $SIM/bank0/num_lines 4 && write_file $SIM/bank0/label la-sim &&
+	write_file $SIM/live 1; then
+	expect_err la_sleeping_lines_refused "Object is remote" write_file $LA/new_device "sim la-sim 0-1"
+	expect_err la_sleeping_lines_no_instance "No such file" ls $LA/sim
+	write_file $SIM/live 0
+	rmdir $SIM/bank0 $SIM
+else
+	e2e_fail la_sleeping_lines_refused "could not set up a gpio-sim chip"
+fi

@@ -274,9 +274,9 @@ pub fn isolate(opts: &Options) -> Result<Isolation> {
     }
 
     // Interrupts: move every IRQ that can move, and the default for new ones.
-    let irq = root.join("proc/irq");
-    let mut files = vec![irq.join("default_smp_affinity")];
-    if let Ok(rd) = fs::read_dir(&irq) {
+    let irq_dir = root.join("proc/irq");
+    let mut files = vec![irq_dir.join("default_smp_affinity")];
+    if let Ok(rd) = fs::read_dir(&irq_dir) {
         let mut dirs: Vec<_> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path())
@@ -286,6 +286,7 @@ pub fn isolate(opts: &Options) -> Result<Isolation> {
         files.extend(dirs.into_iter().map(|d| d.join("smp_affinity")));
     }
     files.push(root.join("sys/devices/virtual/workqueue/cpumask"));
+    let mut pinned_irqs: Vec<String> = Vec::new();
     for f in files {
         let Ok(text) = fs::read_to_string(&f) else {
             continue;
@@ -306,8 +307,25 @@ pub fn isolate(opts: &Options) -> Result<Isolation> {
             continue;
         }
         if let Err(e) = iso.write_saving(f.clone(), &new.format()) {
-            iso.notes.push(format!("{e:#}"));
+            // The kernel refuses to move some IRQs (the timer, per-CPU and managed ones): list them once.
+            let irq = f
+                .parent()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
+            match irq {
+                Some(n) if f.starts_with(&irq_dir) && n.bytes().all(|b| b.is_ascii_digit()) => {
+                    pinned_irqs.push(n)
+                }
+                _ => iso.notes.push(format!("{e:#}")),
+            }
         }
+    }
+    if !pinned_irqs.is_empty() {
+        iso.notes.push(format!(
+            "IRQ {} cannot leave CPU{} (the kernel keeps them there)",
+            pinned_irqs.join(", "),
+            opts.cpu
+        ));
     }
 
     let gov = root.join(format!(

@@ -311,7 +311,11 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
         .context("the analyzer refused the sample rate")?;
     inst.write("buf_size", samples.to_string().as_bytes())
         .context("the analyzer refused the sample count")?;
-    let pretrigger = a.pretrigger.unwrap_or(if a.trigger.is_some() { DEFAULT_PRETRIGGER } else { 0 });
+    let pretrigger = a.pretrigger.unwrap_or(if a.trigger.is_some() {
+        DEFAULT_PRETRIGGER
+    } else {
+        0
+    });
     if inst.extended {
         inst.write("pretrigger_percent", pretrigger.to_string().as_bytes())?;
         inst.write("trigger_timeout_ms", a.timeout_ms.to_string().as_bytes())?;
@@ -466,6 +470,12 @@ fn capture(debugfs: &Path, a: &CaptureArgs, interrupted: &Arc<AtomicBool>) -> Re
     })?;
     eprintln!("Logic analyzer done. Saved '{}'", out.display());
     eprintln!("Achieved sample rate: {}", si::format_hz(samplerate_hz));
+    if let (Some(late), Some(max)) = (
+        sidecar.stats.get("late_samples"),
+        sidecar.stats.get("late_ns_max"),
+    ) {
+        eprintln!("Timing: {late} of {n} samples taken a period or more late (worst {max} ns); details in the .json");
+    }
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,8 @@ use zip::{write::SimpleFileOptions, CompressionMethod, ZipWriter};
 
 /// Largest sample chunk, as libsigrok's own srzip output (`CHUNK_SIZE`).
 pub const CHUNK_BYTES: usize = 4 << 20;
+/// Size of the pieces data is copied in; divides [`CHUNK_BYTES`].
+pub const PIECE_BYTES: usize = 64 << 10;
 
 /// What a session file says about its samples.
 #[derive(Debug, Clone)]
@@ -148,28 +150,44 @@ pub fn write(dest: &Path, session: &Session, data: &mut impl Read) -> Result<u64
     zip.start_file("metadata", opts)?;
     zip.write_all(meta.as_bytes())?;
 
-    let mut buf = vec![0u8; CHUNK_BYTES];
-    let mut total: u64 = 0;
+    // Copied in small pieces: memory stays at one piece whatever the chunk and capture size.
+    let mut buf = vec![0u8; PIECE_BYTES];
+    let mut total_bytes: u64 = 0;
     let mut chunk = 0;
-    loop {
-        let n = read_full(data, &mut buf)?;
+    let mut eof = false;
+    while !eof {
+        let mut n = read_full(data, &mut buf)?;
         if n == 0 {
             break;
         }
-        if n % session.unitsize != 0 {
-            bail!(
-                "the sample data ends in a partial sample ({} bytes per sample)",
-                session.unitsize
-            );
-        }
         chunk += 1;
         zip.start_file(format!("logic-1-{chunk}"), opts)?;
-        zip.write_all(&buf[..n])?;
-        total += (n / session.unitsize) as u64;
-        if n < buf.len() {
-            break;
+        let mut in_chunk = 0;
+        loop {
+            zip.write_all(&buf[..n])?;
+            in_chunk += n;
+            total_bytes += n as u64;
+            if n < buf.len() {
+                eof = true;
+                break;
+            }
+            if in_chunk == CHUNK_BYTES {
+                break;
+            }
+            n = read_full(data, &mut buf)?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
         }
     }
+    if total_bytes % session.unitsize as u64 != 0 {
+        bail!(
+            "the sample data ends in a partial sample ({} bytes per sample)",
+            session.unitsize
+        );
+    }
+    let total = total_bytes / session.unitsize as u64;
     if total == 0 {
         bail!("no samples to write");
     }

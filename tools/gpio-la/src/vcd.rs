@@ -84,7 +84,7 @@ pub fn write(
     } else {
         (1u32 << probes.len()) - 1
     };
-    let mut buf = vec![0u8; crate::sigrok::CHUNK_BYTES];
+    let mut buf = vec![0u8; crate::sigrok::PIECE_BYTES];
     let mut prev: Option<u32> = None;
     let mut idx: u64 = 0;
     let mut last_t = 0u64;
