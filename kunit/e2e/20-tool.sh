@@ -52,3 +52,17 @@ expect_eq tool_sigint_exit_code $? 130
 expect_err tool_sigint_writes_nothing "No such file" ls /tmp/int.sr
 expect_eq tool_sigint_restores_irqs "$(cat /proc/irq/default_smp_affinity)" "$irq_before"
 expect_err tool_sigint_removes_cgroup "No such file" ls -d /sys/fs/cgroup/gpio-la
+
+# cgroup v1 fallback: with a v1 cpuset hierarchy mounted (as older distributions do) the tool isolates through an
+# exclusive v1 cpuset instead, and removes it afterwards.
+if mount -t cgroup -o cpuset none /sys/fs/cgroup 2>/tmp/mount.err; then
+	if gpio-la capture -i i2c -c 1 -s $rate -n 1000 -o /tmp/v1.sr >/dev/null 2>/tmp/v1.err; then
+		expect tool_v1_isolation grep -q '"isolation": "V1Exclusive"' /tmp/v1.json
+	else
+		e2e_fail tool_v1_isolation "$(cat /tmp/v1.err)"
+	fi
+	expect_err tool_v1_cpuset_removed "No such file" ls -d /sys/fs/cgroup/gpio-la
+	umount /sys/fs/cgroup
+else
+	e2e_fail tool_v1_isolation "cannot mount cgroup v1 cpusets: $(cat /tmp/mount.err)"
+fi
