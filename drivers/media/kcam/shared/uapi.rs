@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The KCAM uAPI (`include/uapi/linux/kcam.h`) in Rust, layout for layout.
+//!
+//! `no_std` and free of `kernel::` imports: the kernel module includes it with `#[path]`, and the host crate
+//! `tools/kcam` both uses it and checks every size and offset against the C header compiled by a C compiler.
+//!
+//! # Invariants
+//!
+//! Every struct here is `#[repr(C)]`, has the size and field offsets of its C counterpart, and has no implicit
+//! padding (explicit `reserved*` fields instead), so any bit pattern is a valid value.
+
+/// `KCAM_API_VERSION`.
+pub const API_VERSION: u32 = 1;
+/// `KCAM_IOC_MAGIC`.
+pub const IOC_MAGIC: u32 = 0xBC;
+/// `KCAM_NAME_LEN`.
+pub const NAME_LEN: usize = 32;
+/// `KCAM_NO_DEP`.
+pub const NO_DEP: u32 = 0xffff_ffff;
+/// `KCAM_MAX_DEPS`.
+pub const MAX_DEPS: usize = 4;
+
+/// `KCAM_ACCESS_READ`.
+pub const ACCESS_READ: u32 = 1 << 0;
+/// `KCAM_ACCESS_WRITE`.
+pub const ACCESS_WRITE: u32 = 1 << 1;
+
+/// `KCAM_SUBMIT_TEST_ONLY`.
+pub const SUBMIT_TEST_ONLY: u32 = 1 << 0;
+/// `KCAM_SUBMIT_ASYNC`.
+pub const SUBMIT_ASYNC: u32 = 1 << 1;
+/// `KCAM_SUBMIT_OUT_FENCE`.
+pub const SUBMIT_OUT_FENCE: u32 = 1 << 2;
+/// `KCAM_SUBMIT_FLAGS`.
+pub const SUBMIT_FLAGS: u32 = SUBMIT_TEST_ONLY | SUBMIT_ASYNC | SUBMIT_OUT_FENCE;
+
+/// `struct kcam_caps`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps {
+    pub api_version: u32,
+    pub num_entities: u32,
+    pub max_ops: u32,
+    pub max_param_bytes: u32,
+    pub max_pending: u32,
+    pub max_events: u32,
+    pub flags: u32,
+    pub reserved0: u32,
+    pub reserved: [u64; 4],
+}
+
+/// `enum kcam_entity_type`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityType {
+    Sensor = 1,
+    Csi = 2,
+    Isp = 3,
+    Dma = 4,
+    Other = 5,
+}
+
+/// `enum kcam_event_type`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    FrameStart = 0,
+    FrameEnd = 1,
+    StatsReady = 2,
+    Error = 3,
+}
+
+/// `KCAM_EVENT_COUNT`.
+pub const EVENT_COUNT: u32 = 4;
+
+/// `struct kcam_entity_desc`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntityDesc {
+    pub index: u32,
+    pub id: u32,
+    pub parent_id: u32,
+    pub type_: u32,
+    pub num_regs: u32,
+    pub reg_width: u32,
+    pub event_mask: u32,
+    pub reserved0: u32,
+    pub name: [u8; NAME_LEN],
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_reg_desc`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegDesc {
+    pub entity_id: u32,
+    pub reg: u32,
+    pub access: u32,
+    pub reserved0: u32,
+    pub writable_mask: u64,
+    pub reset_value: u64,
+    pub name: [u8; NAME_LEN],
+    pub reserved: [u64; 2],
+}
+
+/// `enum kcam_opcode`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opcode {
+    Nop = 0,
+    Read = 1,
+    Write = 2,
+    Update = 3,
+    Poll = 4,
+    XferParam = 5,
+    WaitEvent = 6,
+    WaitOp = 7,
+    WaitFence = 8,
+    Delay = 9,
+}
+
+impl Opcode {
+    /// The opcode for a raw value, if it is one.
+    pub fn from_raw(v: u32) -> Option<Self> {
+        Some(match v {
+            0 => Self::Nop,
+            1 => Self::Read,
+            2 => Self::Write,
+            3 => Self::Update,
+            4 => Self::Poll,
+            5 => Self::XferParam,
+            6 => Self::WaitEvent,
+            7 => Self::WaitOp,
+            8 => Self::WaitFence,
+            9 => Self::Delay,
+            _ => return None,
+        })
+    }
+}
+
+/// `struct kcam_op`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Op {
+    pub opcode: u32,
+    pub entity_id: u32,
+    pub reg: u32,
+    pub event: u32,
+    pub value: u64,
+    pub mask: u64,
+    pub param_ptr: u64,
+    pub param_len: u32,
+    pub fence_fd: i32,
+    pub timeout_ns: u64,
+    pub deps: [u32; MAX_DEPS],
+    pub flags: u32,
+    pub reserved0: u32,
+    pub result: u64,
+    pub status: i32,
+    pub reserved1: u32,
+}
+
+impl Op {
+    /// An operation with no dependencies, all other fields zero.
+    pub const fn new(opcode: Opcode, entity_id: u32, reg: u32) -> Self {
+        Self {
+            opcode: opcode as u32,
+            entity_id,
+            reg,
+            event: 0,
+            value: 0,
+            mask: 0,
+            param_ptr: 0,
+            param_len: 0,
+            fence_fd: -1,
+            timeout_ns: 0,
+            deps: [NO_DEP; MAX_DEPS],
+            flags: 0,
+            reserved0: 0,
+            result: 0,
+            status: 0,
+            reserved1: 0,
+        }
+    }
+}
+
+/// `enum kcam_reason`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    None = 0,
+    BadOpcode = 1,
+    BadEntity = 2,
+    BadReg = 3,
+    NotReadable = 4,
+    NotWritable = 5,
+    OutsideMask = 6,
+    BadDep = 7,
+    ParamTooLong = 8,
+    BadParam = 9,
+    BadEvent = 10,
+    TimeoutRequired = 11,
+    ReservedNotZero = 12,
+    BadFlags = 13,
+    TooManyOps = 14,
+    NoOps = 15,
+    ValueTooWide = 16,
+}
+
+/// `struct kcam_submit`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Submit {
+    pub flags: u32,
+    pub count: u32,
+    pub ops_ptr: u64,
+    pub seqno: u64,
+    pub out_fence_fd: i32,
+    pub error_idx: u32,
+    pub error_reason: u32,
+    pub reserved0: u32,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_wait`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wait {
+    pub seqno: u64,
+    pub timeout_ns: u64,
+    pub status: i32,
+    pub error_idx: u32,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_event_sub`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventSub {
+    pub entity_id: u32,
+    pub event: u32,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_event`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Event {
+    pub entity_id: u32,
+    pub event: u32,
+    pub sequence: u64,
+    pub timestamp_ns: u64,
+    pub data: [u64; 2],
+    pub dropped: u32,
+    pub reserved0: u32,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_reset`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reset {
+    pub flags: u32,
+    pub reserved0: u32,
+    pub reserved: [u64; 2],
+}
+
+const IOC_WRITE: u32 = 1;
+const IOC_READ: u32 = 2;
+
+/// `_IOC(dir, KCAM_IOC_MAGIC, nr, size)` with the asm-generic encoding (x86, arm64, riscv).
+pub const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
+    (dir << 30) | ((size as u32) << 16) | (IOC_MAGIC << 8) | nr
+}
+
+/// `KCAM_IOC_QUERY_CAPS`.
+pub const IOC_QUERY_CAPS: u32 = ioc(IOC_READ, 0, core::mem::size_of::<Caps>());
+/// `KCAM_IOC_ENUM_ENTITY`.
+pub const IOC_ENUM_ENTITY: u32 = ioc(IOC_READ | IOC_WRITE, 1, core::mem::size_of::<EntityDesc>());
+/// `KCAM_IOC_ENUM_REG`.
+pub const IOC_ENUM_REG: u32 = ioc(IOC_READ | IOC_WRITE, 2, core::mem::size_of::<RegDesc>());
+/// `KCAM_IOC_SUBMIT`.
+pub const IOC_SUBMIT: u32 = ioc(IOC_READ | IOC_WRITE, 3, core::mem::size_of::<Submit>());
+/// `KCAM_IOC_WAIT`.
+pub const IOC_WAIT: u32 = ioc(IOC_READ | IOC_WRITE, 4, core::mem::size_of::<Wait>());
+/// `KCAM_IOC_SUBSCRIBE`.
+pub const IOC_SUBSCRIBE: u32 = ioc(IOC_WRITE, 5, core::mem::size_of::<EventSub>());
+/// `KCAM_IOC_UNSUBSCRIBE`.
+pub const IOC_UNSUBSCRIBE: u32 = ioc(IOC_WRITE, 6, core::mem::size_of::<EventSub>());
+/// `KCAM_IOC_DQEVENT`.
+pub const IOC_DQEVENT: u32 = ioc(IOC_READ | IOC_WRITE, 7, core::mem::size_of::<Event>());
+/// `KCAM_IOC_RESET`.
+pub const IOC_RESET: u32 = ioc(IOC_WRITE, 8, core::mem::size_of::<Reset>());

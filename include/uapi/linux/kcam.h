@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * KCAM: camera entities and operations, userspace API, version 1.
+ *
+ * A camera is a tree of entities (sensor, CSI receiver, ISP, DMA writer, ...). Each entity has one register set
+ * (described by KCAM_IOC_ENUM_REG: width, access, writable mask, reset value) and may emit events. Userspace
+ * programs the camera by submitting a list of operations in one KCAM_IOC_SUBMIT.
+ *
+ * Rules every struct follows: fixed size, naturally aligned __u64 user pointers (no compat ioctl needed),
+ * explicit padding, and reserved fields that must be zero on input (-EINVAL otherwise) so that later versions can
+ * give them meaning.
+ *
+ * Submission is check-then-commit: the whole list is validated before any operation runs. A rejected list runs
+ * nothing; kcam_submit.error_idx names the first offending operation and error_reason says why (enum
+ * kcam_reason), so userspace never has to guess what applied. At run time each operation gets its own status;
+ * an operation whose dependency failed is not run and gets -ECANCELED; independent operations still run.
+ */
+#ifndef _UAPI_LINUX_KCAM_H
+#define _UAPI_LINUX_KCAM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KCAM_API_VERSION	1
+#define KCAM_IOC_MAGIC		0xBC
+
+#define KCAM_NAME_LEN		32
+/* An unused kcam_op.deps slot. */
+#define KCAM_NO_DEP		0xffffffffU
+#define KCAM_MAX_DEPS		4
+
+/* KCAM_IOC_QUERY_CAPS: version and limits. Every limit is enforced with its own errno (see below). */
+struct kcam_caps {
+	__u32 api_version;	/* KCAM_API_VERSION */
+	__u32 num_entities;
+	__u32 max_ops;		/* per submission; more: -E2BIG */
+	__u32 max_param_bytes;	/* per XFER_PARAM operation; more: -E2BIG */
+	__u32 max_pending;	/* asynchronous submissions in flight per file; more: -EBUSY */
+	__u32 max_events;	/* queued events per file; more are dropped and counted */
+	__u32 flags;		/* none defined yet: 0 */
+	__u32 reserved0;
+	__u64 reserved[4];
+};
+
+enum kcam_entity_type {
+	KCAM_ENTITY_SENSOR = 1,
+	KCAM_ENTITY_CSI = 2,
+	KCAM_ENTITY_ISP = 3,
+	KCAM_ENTITY_DMA = 4,
+	KCAM_ENTITY_OTHER = 5,
+};
+
+/* Events an entity may emit (bit n of kcam_entity_desc.event_mask = event n). */
+enum kcam_event_type {
+	KCAM_EVENT_FRAME_START = 0,
+	KCAM_EVENT_FRAME_END = 1,
+	KCAM_EVENT_STATS_READY = 2,
+	KCAM_EVENT_ERROR = 3,
+	KCAM_EVENT_COUNT = 4,
+};
+
+/*
+ * KCAM_IOC_ENUM_ENTITY: set index (0 .. num_entities - 1), get the entity. Parents are enumerated before their
+ * children; the root's parent_id is 0 (ids start at 1).
+ */
+struct kcam_entity_desc {
+	__u32 index;		/* in */
+	__u32 id;
+	__u32 parent_id;
+	__u32 type;		/* enum kcam_entity_type */
+	__u32 num_regs;
+	__u32 reg_width;	/* bits: 8, 16, 32 or 64 */
+	__u32 event_mask;
+	__u32 reserved0;
+	char name[KCAM_NAME_LEN];
+	__u64 reserved[2];
+};
+
+#define KCAM_ACCESS_READ	(1U << 0)
+#define KCAM_ACCESS_WRITE	(1U << 1)
+
+/* KCAM_IOC_ENUM_REG: set entity_id and reg (0 .. num_regs - 1), get the register. */
+struct kcam_reg_desc {
+	__u32 entity_id;	/* in */
+	__u32 reg;		/* in */
+	__u32 access;		/* KCAM_ACCESS_* */
+	__u32 reserved0;
+	__u64 writable_mask;	/* bits a write may change; others keep their value */
+	__u64 reset_value;
+	char name[KCAM_NAME_LEN];
+	__u64 reserved[2];
+};
+
+enum kcam_opcode {
+	KCAM_OP_NOP = 0,
+	KCAM_OP_READ = 1,	/* result = reg */
+	KCAM_OP_WRITE = 2,	/* reg = value; value must lie within writable_mask */
+	KCAM_OP_UPDATE = 3,	/* reg = (reg & ~mask) | (value & mask); mask within writable_mask */
+	KCAM_OP_POLL = 4,	/* until (reg & mask) == value, or timeout_ns (required): -ETIMEDOUT; result = last read */
+	KCAM_OP_XFER_PARAM = 5,	/* param_len bytes at param_ptr into the entity's parameter buffer */
+	KCAM_OP_WAIT_EVENT = 6,	/* until the entity emits event, or timeout_ns (required): -ETIMEDOUT */
+	KCAM_OP_WAIT_OP = 7,	/* no action: completes when its deps do (a join point) */
+	KCAM_OP_WAIT_FENCE = 8,	/* until the sync_file fence_fd signals, or timeout_ns (required) */
+	KCAM_OP_DELAY = 9,	/* sleep timeout_ns */
+	KCAM_OP_COUNT = 10,
+};
+
+/* One operation. Inputs above the "out" line; the kernel writes result and status back. */
+struct kcam_op {
+	__u32 opcode;		/* enum kcam_opcode */
+	__u32 entity_id;
+	__u32 reg;
+	__u32 event;		/* WAIT_EVENT: enum kcam_event_type */
+	__u64 value;
+	__u64 mask;
+	__u64 param_ptr;	/* XFER_PARAM: user pointer */
+	__u32 param_len;
+	__s32 fence_fd;		/* WAIT_FENCE */
+	__u64 timeout_ns;
+	__u32 deps[KCAM_MAX_DEPS];	/* indices of earlier ops of the list, or KCAM_NO_DEP */
+	__u32 flags;		/* none defined yet: 0 */
+	__u32 reserved0;
+	/* out */
+	__u64 result;
+	__s32 status;		/* 0, or a negative errno */
+	__u32 reserved1;
+};
+
+/* Why a list was rejected (kcam_submit.error_reason). */
+enum kcam_reason {
+	KCAM_REASON_NONE = 0,
+	KCAM_REASON_BAD_OPCODE = 1,
+	KCAM_REASON_BAD_ENTITY = 2,
+	KCAM_REASON_BAD_REG = 3,
+	KCAM_REASON_NOT_READABLE = 4,
+	KCAM_REASON_NOT_WRITABLE = 5,
+	KCAM_REASON_OUTSIDE_MASK = 6,
+	KCAM_REASON_BAD_DEP = 7,
+	KCAM_REASON_PARAM_TOO_LONG = 8,
+	KCAM_REASON_BAD_PARAM = 9,
+	KCAM_REASON_BAD_EVENT = 10,
+	KCAM_REASON_TIMEOUT_REQUIRED = 11,
+	KCAM_REASON_RESERVED_NOT_ZERO = 12,
+	KCAM_REASON_BAD_FLAGS = 13,
+	KCAM_REASON_TOO_MANY_OPS = 14,
+	KCAM_REASON_NO_OPS = 15,
+	KCAM_REASON_VALUE_TOO_WIDE = 16,
+};
+
+#define KCAM_SUBMIT_TEST_ONLY	(1U << 0)	/* validate only: no side effect at all */
+#define KCAM_SUBMIT_ASYNC	(1U << 1)	/* return at once with seqno; results via KCAM_IOC_WAIT */
+#define KCAM_SUBMIT_OUT_FENCE	(1U << 2)	/* with ASYNC: also return a sync_file fd in out_fence_fd */
+#define KCAM_SUBMIT_FLAGS	(KCAM_SUBMIT_TEST_ONLY | KCAM_SUBMIT_ASYNC | KCAM_SUBMIT_OUT_FENCE)
+
+/* KCAM_IOC_SUBMIT */
+struct kcam_submit {
+	__u32 flags;		/* KCAM_SUBMIT_* */
+	__u32 count;		/* number of struct kcam_op at ops_ptr */
+	__u64 ops_ptr;		/* in: the list; out (synchronous): results and statuses written back */
+	__u64 seqno;		/* out: this submission's number; per camera, completes in order */
+	__s32 out_fence_fd;	/* out: with KCAM_SUBMIT_OUT_FENCE, else -1 */
+	__u32 error_idx;	/* out: first rejected or failed op, or count if none */
+	__u32 error_reason;	/* out: enum kcam_reason for a rejected list */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/* KCAM_IOC_WAIT: wait for an asynchronous submission of this file; copies results back to its ops_ptr. */
+struct kcam_wait {
+	__u64 seqno;
+	__u64 timeout_ns;	/* 0: do not wait (-EAGAIN if not done) */
+	__s32 status;		/* out: 0, or the first failing op's status */
+	__u32 error_idx;	/* out */
+	__u64 reserved[2];
+};
+
+/* KCAM_IOC_SUBSCRIBE / KCAM_IOC_UNSUBSCRIBE */
+struct kcam_event_sub {
+	__u32 entity_id;
+	__u32 event;		/* enum kcam_event_type */
+	__u64 reserved[2];
+};
+
+/* KCAM_IOC_DQEVENT: the oldest queued event of this file (-EAGAIN if none). */
+struct kcam_event {
+	__u32 entity_id;
+	__u32 event;
+	__u64 sequence;		/* per entity and event type, from 0, gap-free: a gap means an event was lost */
+	__u64 timestamp_ns;	/* CLOCK_MONOTONIC */
+	__u64 data[2];		/* event-specific (FRAME_*: frame number) */
+	__u32 dropped;		/* events this file lost to queue overflow since the last dequeue */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/* KCAM_IOC_RESET: recover a hung camera: cancel everything in flight (-ECANCELED), reset every register. */
+struct kcam_reset {
+	__u32 flags;		/* none defined yet: 0 */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+#define KCAM_IOC_QUERY_CAPS	_IOR(KCAM_IOC_MAGIC, 0, struct kcam_caps)
+#define KCAM_IOC_ENUM_ENTITY	_IOWR(KCAM_IOC_MAGIC, 1, struct kcam_entity_desc)
+#define KCAM_IOC_ENUM_REG	_IOWR(KCAM_IOC_MAGIC, 2, struct kcam_reg_desc)
+#define KCAM_IOC_SUBMIT		_IOWR(KCAM_IOC_MAGIC, 3, struct kcam_submit)
+#define KCAM_IOC_WAIT		_IOWR(KCAM_IOC_MAGIC, 4, struct kcam_wait)
+#define KCAM_IOC_SUBSCRIBE	_IOW(KCAM_IOC_MAGIC, 5, struct kcam_event_sub)
+#define KCAM_IOC_UNSUBSCRIBE	_IOW(KCAM_IOC_MAGIC, 6, struct kcam_event_sub)
+#define KCAM_IOC_DQEVENT	_IOWR(KCAM_IOC_MAGIC, 7, struct kcam_event)
+#define KCAM_IOC_RESET		_IOW(KCAM_IOC_MAGIC, 8, struct kcam_reset)
+
+#endif /* _UAPI_LINUX_KCAM_H */

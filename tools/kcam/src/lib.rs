@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KCAM userspace library: the uAPI types of `include/uapi/linux/kcam.h` and the operation-list validator.
+//!
+//! Both modules are files under `drivers/media/kcam/shared/`, compiled unchanged here and into the kernel side,
+//! so userspace can check a list exactly as the kernel will before submitting it.
+
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+#[path = "../../../drivers/media/kcam/shared/uapi.rs"]
+pub mod uapi;
+#[path = "../../../drivers/media/kcam/shared/validate.rs"]
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
