@@ -70,6 +70,10 @@ if [ "$splats" != 0 ]; then
 fi
 
 "$TOP/kunit/host/decode.sh" build/vm/out > build/vm/host-decode.txt
+# Every capture the guest scripts make must have come out to be decoded: a missing one is a failure, not a skip.
+for c in i2c_8probes i2c_16probes i2c_32probes i2c_pretrigger tool_sr up_script_on_rust_driver up_script_on_c_driver; do
+	grep -q " host_decode_$c\(:\|\$\)" build/vm/host-decode.txt || echo "not ok host_decode_$c: no capture came out of the VM" >> build/vm/host-decode.txt
+done
 grep '^not ok' build/vm/host-decode.txt >&2
 count "$(grep -c '^ok ' build/vm/host-decode.txt)" "$(grep -c '^not ok' build/vm/host-decode.txt)"
 finish

@@ -132,7 +132,6 @@ impl platform::Driver for LaDriver {
         let dev: &device::Device = pdev.as_ref();
         let probes = gpio::Probes::get(dev)?;
         let count = probes.count();
-        drop(probes);
         if count > instance::MAX_PROBES {
             return Err(EFBIG);
         }
@@ -142,6 +141,7 @@ impl platform::Driver for LaDriver {
         let g = GLOBALS.lock();
         let instance = Instance::new(
             dev,
+            probes,
             dev.name(),
             &names,
             g.root.as_ref().ok_or(ENODEV)?,
@@ -202,7 +202,8 @@ fn new_device(text: &str) -> Result {
     let device = faux::Registration::new(&dev_name, None)?;
     let lookup = gpio::LookupTable::add(&dev_name, &lines)?;
     let fdev: &faux::Device<device::Bound> = device.as_ref();
-    let instance = Instance::new(fdev.as_ref(), &name, &names, root, limits()?).map_err(|e| {
+    let dev: &device::Device = fdev.as_ref();
+    let probes = gpio::Probes::get(dev).map_err(|e| {
         // gpiolib defers when a chip label is unknown: say so plainly.
         if e == EPROBE_DEFER {
             pr_info!("new_device: no gpiochip with that label, or offset out of range\n");
@@ -211,6 +212,7 @@ fn new_device(text: &str) -> Result {
             e
         }
     })?;
+    let instance = Instance::new(dev, probes, &name, &names, root, limits()?)?;
     g.manual.push(
         Manual {
             instance,

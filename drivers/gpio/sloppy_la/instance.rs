@@ -467,8 +467,8 @@ fn stats_show(a: &Arc<Analyzer>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 }
 
 impl Instance {
-    /// Builds an instance named `name` from the `probe` GPIOs of `dev`, with one name per probe, and its
-    /// debugfs directory under `root`.
+    /// Builds an instance named `name` from `probes` (the `probe` GPIOs of `dev`), with one name per probe, and
+    /// its debugfs directory under `root`.
     ///
     /// # Errors
     ///
@@ -476,12 +476,12 @@ impl Instance {
     /// whatever getting the GPIOs returns.
     pub(crate) fn new(
         dev: &Device,
+        probes: Probes,
         name: &CStr,
         names: &[CString],
         root: &Dir,
         limits: Limits,
     ) -> Result<Self> {
-        let probes = Probes::get(dev)?;
         let count = probes.count();
         if count > MAX_PROBES {
             return Err(EFBIG);
