@@ -20,7 +20,7 @@ fi
 
 mapfile -t margs < <(kmake_args)
 mk() { make -s -C "$ksrc" O="$out" "${margs[@]}" "$@"; }
-log "building test kernel $kver in $out (cold: about 11 min on 2 cores)"
+log "building test kernel $kver in $out (cold: about 20 min on 2 cores)"
 start=$SECONDS
 case "$out" in "$CACHE"/kbuild/[0-9]*-[0-9a-f]*) rm -rf "$out" ;; *) die "refusing to clean unexpected build dir $out" ;; esac
 mkdir -p "$out"

@@ -14,7 +14,11 @@ for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM; do
 	[ -n "${!v:-}" ] || unset "$v"
 done
 
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
 : "${CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/rfl-bringup}"
+# rustup's cargo, for bindgen-cli and the tools, when the caller's PATH lacks it.
+case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) [ -d "$HOME/.cargo/bin" ] && PATH=$PATH:$HOME/.cargo/bin ;; esac
 : "${BINDGEN_VERSION:=0.73.2}"
 : "${KERNEL_SERIES:=7.3}"
 : "${LLVM:=-19}"
