@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0
+# KCAM with vcam through kcamctl: enumeration, one list programming exposure and gain, TEST_ONLY, rejections that
+# name the op and run nothing, dependency cancellation, parameter transfer, reset, unloading with an open file.
+J=/tmp/kcam
+mkdir -p $J
+expect kcam_device test -c /dev/kcam0
+expect kcam_list_entities sh -c "kcamctl list | grep -c '^[0-9]' | grep -qx 4"
+expect kcam_list_tree sh -c "kcamctl list | grep -q '^3 vcam-isp (type 3, parent 2'"
+
+echo '[{"op":"write","entity":"vcam-sensor","reg":"EXPOSURE","value":500},
+      {"op":"write","entity":"vcam-sensor","reg":"GAIN","value":32},
+      {"op":"read","entity":"vcam-sensor","reg":"EXPOSURE","deps":[0]}]' > $J/expo.json
+expect kcam_one_list_programs_two_regs kcamctl run $J/expo.json
+expect_eq kcam_exposure_set "$(kcamctl read vcam-sensor EXPOSURE)" 0x1f4
+expect_eq kcam_gain_set "$(kcamctl read vcam-sensor GAIN)" 0x20
+
+echo '[{"op":"write","entity":"vcam-sensor","reg":"EXPOSURE","value":7}]' > $J/t.json
+expect_eq kcam_test_only_validates "$(kcamctl run --test-only $J/t.json)" valid
+expect_eq kcam_test_only_changes_nothing "$(kcamctl read vcam-sensor EXPOSURE)" 0x1f4
+
+# Rejections: the first offending op is named, and nothing of the list ran (EXPOSURE keeps 0x1f4).
+rej() {
+	name=$1 want=$2 json=$3
+	echo "$json" > $J/r.json
+	expect_err "$name" "$want" kcamctl run $J/r.json
+	expect_eq "${name}_ran_nothing" "$(kcamctl read vcam-sensor EXPOSURE)" 0x1f4
+}
+rej kcam_reject_ro_write "rejected at op 1 (reason register not writable): Operation not permitted" \
+	'[{"op":"write","entity":1,"reg":"EXPOSURE","value":9},{"op":"write","entity":1,"reg":"CHIP_ID","value":1}]'
+rej kcam_reject_outside_mask "rejected at op 0 (reason value outside the writable mask)" \
+	'[{"op":"write","entity":1,"reg":"EXPOSURE","value":65536}]'
+rej kcam_reject_unknown_entity "rejected at op 1 (reason unknown entity): No such file or directory" \
+	'[{"op":"write","entity":1,"reg":"EXPOSURE","value":9},{"op":"read","entity":9,"reg":0}]'
+rej kcam_reject_unknown_reg "rejected at op 0 (reason unknown register)" '[{"op":"read","entity":1,"reg":40}]'
+rej kcam_reject_forward_dep "rejected at op 0 (reason bad dependency): Invalid argument" \
+	'[{"op":"write","entity":1,"reg":"EXPOSURE","value":9,"deps":[1]},{"op":"nop"}]'
+rej kcam_reject_flags "rejected at op 0 (reason bad flags)" '[{"op":"nop","flags":4}]'
+rej kcam_reject_poll_without_timeout "rejected at op 0 (reason timeout required)" \
+	'[{"op":"poll","entity":1,"reg":"CTRL","mask":1,"value":1}]'
+rej kcam_reject_event_not_emitted "rejected at op 0 (reason event not emitted)" \
+	'[{"op":"wait_event","entity":1,"timeout_ns":1000}]'
+rej kcam_reject_param_too_long "rejected at op 0 (reason parameter too long): Argument list too long" \
+	"[{\"op\":\"xfer_param\",\"entity\":\"vcam-isp\",\"param\":[$(awk 'BEGIN { for (i = 0; i < 65536; i++) printf "1,"; printf "1" }')]}]"
+expect_err kcam_reject_empty_list "reason no ops" sh -c "echo '[]' > $J/e.json; kcamctl run $J/e.json"
+
+# A failed op cancels its dependents; independent ops still run.
+echo '[{"op":"poll","entity":1,"reg":"CTRL","mask":1,"value":1,"timeout_ns":2000000},
+      {"op":"read","entity":1,"reg":"GAIN","deps":[0]},
+      {"op":"read","entity":1,"reg":"GAIN"}]' > $J/c.json
+out=$(kcamctl run $J/c.json 2>&1)
+expect_eq kcam_poll_times_out "$(echo "$out" | sed -n 1p)" "0 poll result 0x0 Connection timed out (os error 110)"
+expect_eq kcam_dependent_cancelled "$(echo "$out" | sed -n 2p)" "1 read result 0x0 Operation canceled (os error 125)"
+expect_eq kcam_independent_runs "$(echo "$out" | sed -n 3p)" "2 read result 0x20 ok"
+
+# Parameter buffers reach the ISP intact.
+echo '[{"op":"xfer_param","entity":"vcam-isp","param":[1,2,3,250]}]' > $J/p.json
+expect kcam_xfer_param kcamctl run $J/p.json
+expect_eq kcam_param_seq "$(kcamctl read vcam-isp PARAMS_SEQ)" 0x1
+expect_eq kcam_param_len "$(kcamctl read vcam-isp PARAMS_LEN)" 0x4
+expect_eq kcam_param_sum "$(kcamctl read vcam-isp PARAMS_SUM)" 0x100
+
+expect kcam_reset kcamctl reset
+expect_eq kcam_reset_restores "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8
+
+# Unloading with the device open is refused; once closed it unloads and loads again.
+exec 8<> /dev/kcam0
+expect_err kcam_rmmod_refused_while_open "can't unload" rmmod kcam
+exec 8<&-
+expect kcam_rmmod rmmod kcam
+expect kcam_reload insmod /modules/kcam.ko

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `kcamctl`: enumerate a KCAM camera, read and write registers, and run operation lists from JSON files.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use kcam::uapi::{self, Caps, EntityDesc, Op, Opcode, RegDesc, Reset, Submit};
+use serde::Deserialize;
+use std::{fs::File, os::fd::AsRawFd, path::PathBuf, process::ExitCode};
+
+/// Drive a KCAM camera through its ioctls.
+#[derive(Parser)]
+#[command(version, about, long_about = None, after_help = "\
+Examples:
+  kcamctl list
+  kcamctl write vcam-sensor EXPOSURE 500
+  kcamctl run ops.json        # [{\"op\":\"write\",\"entity\":\"vcam-sensor\",\"reg\":\"GAIN\",\"value\":32}, ...]
+
+A rejected list prints the index of the first offending operation and the reason; nothing of it ran.
+Exit status: 0 success, 1 failure, 2 usage error.")]
+struct Cli {
+    /// The camera device.
+    #[arg(short, long, default_value = "/dev/kcam0")]
+    device: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List entities and their registers.
+    List,
+    /// Read a register.
+    Read { entity: String, reg: String },
+    /// Write a register.
+    Write {
+        entity: String,
+        reg: String,
+        value: String,
+    },
+    /// Run the operations of a JSON file as one list; prints each result and status.
+    Run {
+        file: PathBuf,
+        /// Validate only (KCAM_SUBMIT_TEST_ONLY).
+        #[arg(long)]
+        test_only: bool,
+    },
+    /// Reset the camera (every register to its reset value).
+    Reset,
+}
+
+/// One operation in a JSON list. Entities and registers by name or number.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonOp {
+    op: String,
+    #[serde(default)]
+    entity: Option<serde_json::Value>,
+    #[serde(default)]
+    reg: Option<serde_json::Value>,
+    #[serde(default)]
+    value: u64,
+    #[serde(default)]
+    mask: u64,
+    #[serde(default)]
+    timeout_ns: u64,
+    #[serde(default)]
+    deps: Vec<u32>,
+    /// XFER_PARAM: the bytes to send.
+    #[serde(default)]
+    param: Vec<u8>,
+    /// Raw override of the flags field (to test rejections).
+    #[serde(default)]
+    flags: u32,
+}
+
+struct Camera {
+    file: File,
+    entities: Vec<(EntityDesc, Vec<RegDesc>)>,
+}
+
+fn ioctl<T>(file: &File, cmd: u32, arg: &mut T) -> std::io::Result<()> {
+    // SAFETY: `arg` points to a live `T` whose size the ioctl number encodes; the kernel reads and writes only it.
+    let rc = unsafe { libc::ioctl(file.as_raw_fd(), cmd as _, arg as *mut T) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn name_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or(b)).into_owned()
+}
+
+fn zeroed<T: Default>() -> T {
+    T::default()
+}
+
+impl Camera {
+    fn open(path: &PathBuf) -> Result<Self> {
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let mut caps: Caps = zeroed();
+        ioctl(&file, uapi::IOC_QUERY_CAPS, &mut caps).context("KCAM_IOC_QUERY_CAPS")?;
+        if caps.api_version != uapi::API_VERSION {
+            bail!(
+                "camera speaks KCAM API {}, this tool {}",
+                caps.api_version,
+                uapi::API_VERSION
+            );
+        }
+        let mut entities = Vec::new();
+        for index in 0..caps.num_entities {
+            let mut e = EntityDesc {
+                index,
+                id: 0,
+                parent_id: 0,
+                type_: 0,
+                num_regs: 0,
+                reg_width: 0,
+                event_mask: 0,
+                reserved0: 0,
+                name: [0; uapi::NAME_LEN],
+                reserved: [0; 2],
+            };
+            ioctl(&file, uapi::IOC_ENUM_ENTITY, &mut e).context("KCAM_IOC_ENUM_ENTITY")?;
+            let mut regs = Vec::new();
+            for reg in 0..e.num_regs {
+                let mut r = RegDesc {
+                    entity_id: e.id,
+                    reg,
+                    access: 0,
+                    reserved0: 0,
+                    writable_mask: 0,
+                    reset_value: 0,
+                    name: [0; uapi::NAME_LEN],
+                    reserved: [0; 2],
+                };
+                ioctl(&file, uapi::IOC_ENUM_REG, &mut r).context("KCAM_IOC_ENUM_REG")?;
+                regs.push(r);
+            }
+            entities.push((e, regs));
+        }
+        Ok(Self { file, entities })
+    }
+
+    fn entity_id(&self, v: &serde_json::Value) -> Result<u32> {
+        match v {
+            serde_json::Value::Number(n) => Ok(n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .context("bad entity number")?),
+            serde_json::Value::String(s) => self.entity_by_name(s).map(|e| e.0.id),
+            _ => bail!("entity must be a name or a number"),
+        }
+    }
+
+    fn entity_by_name(&self, name: &str) -> Result<&(EntityDesc, Vec<RegDesc>)> {
+        if let Ok(id) = name.parse::<u32>() {
+            if let Some(e) = self.entities.iter().find(|e| e.0.id == id) {
+                return Ok(e);
+            }
+        }
+        self.entities
+            .iter()
+            .find(|e| name_of(&e.0.name) == name)
+            .with_context(|| format!("no entity '{name}' (see kcamctl list)"))
+    }
+
+    fn reg_index(&self, entity: u32, v: &serde_json::Value) -> Result<u32> {
+        match v {
+            serde_json::Value::Number(n) => Ok(n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .context("bad register number")?),
+            serde_json::Value::String(s) => {
+                if let Ok(n) = s.parse::<u32>() {
+                    return Ok(n);
+                }
+                let e = self
+                    .entities
+                    .iter()
+                    .find(|e| e.0.id == entity)
+                    .context("no such entity")?;
+                let i =
+                    e.1.iter()
+                        .position(|r| name_of(&r.name) == *s)
+                        .with_context(|| format!("no register '{s}' on that entity"))?;
+                Ok(i as u32)
+            }
+            _ => bail!("reg must be a name or a number"),
+        }
+    }
+
+    /// Submits `ops`; on rejection names the op and the reason.
+    fn submit(&self, ops: &mut [Op], flags: u32) -> Result<Submit> {
+        let mut s = Submit {
+            flags,
+            count: ops.len() as u32,
+            ops_ptr: ops.as_mut_ptr() as u64,
+            ..Submit::default()
+        };
+        if let Err(e) = ioctl(&self.file, uapi::IOC_SUBMIT, &mut s) {
+            bail!(
+                "list rejected at op {} (reason {}): {e}",
+                s.error_idx,
+                reason_name(s.error_reason)
+            );
+        }
+        Ok(s)
+    }
+}
+
+fn reason_name(r: u32) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "none",
+        "bad opcode",
+        "unknown entity",
+        "unknown register",
+        "register not readable",
+        "register not writable",
+        "value outside the writable mask",
+        "bad dependency",
+        "parameter too long",
+        "bad parameter",
+        "event not emitted",
+        "timeout required",
+        "reserved field not zero",
+        "bad flags",
+        "too many ops",
+        "no ops",
+        "value too wide",
+    ];
+    NAMES.get(r as usize).copied().unwrap_or("unknown")
+}
+
+fn parse_num(s: &str) -> Result<u64> {
+    match s.strip_prefix("0x") {
+        Some(h) => Ok(u64::from_str_radix(h, 16)?),
+        None => Ok(s.parse()?),
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let cam = Camera::open(&cli.device)?;
+    match &cli.cmd {
+        Cmd::List => {
+            for (e, regs) in &cam.entities {
+                println!(
+                    "{} {} (type {}, parent {}, {} regs of {} bits)",
+                    e.id,
+                    name_of(&e.name),
+                    e.type_,
+                    e.parent_id,
+                    e.num_regs,
+                    e.reg_width
+                );
+                for r in regs {
+                    let acc = match r.access {
+                        3 => "rw",
+                        1 => "ro",
+                        2 => "wo",
+                        _ => "--",
+                    };
+                    println!(
+                        "  {:2} {:14} {acc} mask {:#x} reset {:#x}",
+                        r.reg,
+                        name_of(&r.name),
+                        r.writable_mask,
+                        r.reset_value
+                    );
+                }
+            }
+        }
+        Cmd::Read { entity, reg } => {
+            let id = cam.entity_by_name(entity)?.0.id;
+            let r = cam.reg_index(id, &serde_json::Value::String(reg.clone()))?;
+            let mut ops = [Op::new(Opcode::Read, id, r)];
+            cam.submit(&mut ops, 0)?;
+            if ops[0].status != 0 {
+                bail!(
+                    "read failed: {}",
+                    std::io::Error::from_raw_os_error(-ops[0].status)
+                );
+            }
+            println!("{:#x}", ops[0].result);
+        }
+        Cmd::Write { entity, reg, value } => {
+            let id = cam.entity_by_name(entity)?.0.id;
+            let r = cam.reg_index(id, &serde_json::Value::String(reg.clone()))?;
+            let mut op = Op::new(Opcode::Write, id, r);
+            op.value = parse_num(value)?;
+            let mut ops = [op];
+            cam.submit(&mut ops, 0)?;
+            if ops[0].status != 0 {
+                bail!(
+                    "write failed: {}",
+                    std::io::Error::from_raw_os_error(-ops[0].status)
+                );
+            }
+        }
+        Cmd::Run { file, test_only } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let list: Vec<JsonOp> = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a list of operations", file.display()))?;
+            let mut params: Vec<Vec<u8>> = Vec::new();
+            let mut ops = Vec::new();
+            for (i, j) in list.iter().enumerate() {
+                let opcode = match j.op.as_str() {
+                    "nop" => Opcode::Nop,
+                    "read" => Opcode::Read,
+                    "write" => Opcode::Write,
+                    "update" => Opcode::Update,
+                    "poll" => Opcode::Poll,
+                    "xfer_param" => Opcode::XferParam,
+                    "wait_event" => Opcode::WaitEvent,
+                    "wait_op" => Opcode::WaitOp,
+                    "delay" => Opcode::Delay,
+                    other => bail!("op {i}: unknown operation '{other}'"),
+                };
+                let entity = j
+                    .entity
+                    .as_ref()
+                    .map(|e| cam.entity_id(e))
+                    .transpose()?
+                    .unwrap_or(0);
+                let reg = j
+                    .reg
+                    .as_ref()
+                    .map(|r| cam.reg_index(entity, r))
+                    .transpose()?
+                    .unwrap_or(0);
+                let mut op = Op::new(opcode, entity, reg);
+                op.value = j.value;
+                op.mask = j.mask;
+                op.timeout_ns = j.timeout_ns;
+                op.flags = j.flags;
+                if j.deps.len() > uapi::MAX_DEPS {
+                    bail!("op {i}: at most {} dependencies", uapi::MAX_DEPS);
+                }
+                op.deps[..j.deps.len()].copy_from_slice(&j.deps);
+                params.push(j.param.clone());
+                ops.push(op);
+            }
+            // Pointers into `params`, which is not touched again until the submission is done.
+            for (op, p) in ops.iter_mut().zip(params.iter()) {
+                if !p.is_empty() {
+                    op.param_ptr = p.as_ptr() as u64;
+                    op.param_len = p.len() as u32;
+                }
+            }
+            let s = cam.submit(
+                &mut ops,
+                if *test_only {
+                    uapi::SUBMIT_TEST_ONLY
+                } else {
+                    0
+                },
+            )?;
+            if *test_only {
+                println!("valid");
+            } else {
+                for (i, op) in ops.iter().enumerate() {
+                    let st = if op.status == 0 {
+                        "ok".to_string()
+                    } else {
+                        std::io::Error::from_raw_os_error(-op.status).to_string()
+                    };
+                    println!("{i} {} result {:#x} {st}", list[i].op, op.result);
+                }
+                println!("seqno {}", s.seqno);
+                if (s.error_idx as usize) < ops.len() {
+                    bail!("op {} failed", s.error_idx);
+                }
+            }
+        }
+        Cmd::Reset => {
+            let mut r = Reset::default();
+            ioctl(&cam.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kcamctl: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
