@@ -16,3 +16,16 @@ pick_rates() {
 	period=$((1000000000 / rate))
 	echo "@@INFO read cost ${acq} ns: sampling at ${rate} Hz, I2C at ${bus} Hz"
 }
+
+# stalled STATS_FILE: true when the capture whose stats (the driver's `stats`, or key=value lines) are in the file
+# had a gap between two samples longer than half an I2C bit: the emulated CPU was descheduled long enough to lose
+# a level, so the trace cannot decode exactly. The analyzer reports it; the tests then take the capture again.
+stalled() {
+	gap=$(sed -n 's/.*interval_ns_max[=": ]*\([0-9]*\).*/\1/p' "$1" | head -1)
+	half_bit_ns=$((500000000 / bus))
+	if [ -n "$gap" ] && [ "$gap" -gt "$half_bit_ns" ]; then
+		echo "@@INFO emulation stalled the sampler for $((gap / 1000000)) ms (more than half a bit): capturing again"
+		return 0
+	fi
+	return 1
+}
