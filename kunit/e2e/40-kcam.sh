@@ -62,6 +62,18 @@ expect_eq kcam_param_sum "$(kcamctl read vcam-isp PARAMS_SUM)" 0x100
 expect kcam_reset kcamctl reset
 expect_eq kcam_reset_restores "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8
 
+# A seeded random ioctl fuzzer (bounded): no crash or splat (the console is scanned for them), valid and invalid
+# lists both reached the kernel, and the camera still works afterwards.
+if out=$(kcamctl fuzz --seed 7 --count 3000 2>&1); then
+	echo "$out" | sed 's/^/@@INFO fuzz /'
+	echo "$out" | grep -q '^accepted: ' && echo "$out" | grep -q '^errno 22: ' && echo "$out" | grep -q '^errno 25: ' &&
+		e2e_pass kcam_fuzz_reached_both_paths || e2e_fail kcam_fuzz_reached_both_paths "$out"
+else
+	e2e_fail kcam_fuzz_reached_both_paths "$out"
+fi
+expect kcam_after_fuzz_reset kcamctl reset
+expect_eq kcam_after_fuzz_works "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8
+
 # Unloading with the device open is refused; once closed it unloads and loads again.
 exec 8<> /dev/kcam0
 expect_err kcam_rmmod_refused_while_open "can't unload" rmmod kcam

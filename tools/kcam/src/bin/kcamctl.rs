@@ -46,6 +46,145 @@ enum Cmd {
     },
     /// Reset the camera (every register to its reset value).
     Reset,
+    /// Send COUNT random ioctls (seeded, so a failure can be replayed): random operation lists, flags, reserved
+    /// fields, dependencies, ioctl numbers and user pointers. Prints how many were accepted and rejected per errno.
+    Fuzz {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 2000)]
+        count: u32,
+    },
+}
+
+/// xorshift64*: a small deterministic generator, so a fuzz seed replays exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Mostly small, plausible values, sometimes anything.
+    fn pick(&mut self, small: u64) -> u64 {
+        match self.next() % 8 {
+            0 => self.next(),
+            1 => u64::MAX,
+            _ => self.next() % small,
+        }
+    }
+}
+
+fn fuzz(cam: &Camera, seed: u64, count: u32) -> Result<()> {
+    let mut rng = Rng(seed.max(1));
+    let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
+    let ioctls = [
+        uapi::IOC_QUERY_CAPS,
+        uapi::IOC_ENUM_ENTITY,
+        uapi::IOC_ENUM_REG,
+        uapi::IOC_SUBMIT,
+        uapi::IOC_SUBMIT,
+        uapi::IOC_SUBMIT,
+        uapi::IOC_RESET,
+        uapi::IOC_WAIT,
+        uapi::IOC_DQEVENT,
+    ];
+    for _ in 0..count {
+        // Room for any struct; the kernel reads only the size the ioctl number names.
+        let mut buf = [0u64; 64];
+        for w in buf.iter_mut() {
+            if rng.next() % 4 == 0 {
+                *w = rng.pick(16);
+            }
+        }
+        let mut ops: Vec<Op> = (0..rng.pick(12))
+            .take(300)
+            .map(|_| {
+                let mut o = Op::new(Opcode::Nop, 0, 0);
+                o.opcode = rng.pick(11) as u32;
+                o.entity_id = rng.pick(6) as u32;
+                o.reg = rng.pick(8) as u32;
+                o.value = rng.pick(0x1_0000);
+                o.mask = rng.pick(0x1_0000);
+                o.timeout_ns = rng.pick(2_000_000);
+                o.event = rng.pick(5) as u32;
+                for d in o.deps.iter_mut() {
+                    *d = if rng.next() % 3 == 0 {
+                        rng.pick(12) as u32
+                    } else {
+                        uapi::NO_DEP
+                    };
+                }
+                if rng.next() % 16 == 0 {
+                    o.flags = rng.next() as u32;
+                }
+                if rng.next() % 16 == 0 {
+                    o.reserved1 = 1;
+                }
+                o
+            })
+            .collect();
+        let mut params = vec![0u8; 64];
+        for o in ops.iter_mut() {
+            if o.opcode == Opcode::XferParam as u32 {
+                match rng.next() % 4 {
+                    // A bad user pointer must give EFAULT, never a crash.
+                    0 => {
+                        o.param_ptr = rng.next();
+                        o.param_len = rng.pick(128) as u32;
+                    }
+                    _ => {
+                        o.param_ptr = params.as_mut_ptr() as u64;
+                        o.param_len = rng.pick(65) as u32;
+                    }
+                }
+            }
+        }
+        let cmd = if rng.next() % 10 == 0 {
+            rng.next() as u32
+        } else {
+            ioctls[(rng.next() % ioctls.len() as u64) as usize]
+        };
+        let result = if cmd == uapi::IOC_SUBMIT {
+            let mut s = Submit {
+                flags: if rng.next() % 4 == 0 {
+                    rng.pick(16) as u32
+                } else {
+                    0
+                },
+                count: if rng.next() % 8 == 0 {
+                    rng.next() as u32
+                } else {
+                    ops.len() as u32
+                },
+                ops_ptr: if rng.next() % 16 == 0 {
+                    rng.next()
+                } else {
+                    ops.as_mut_ptr() as u64
+                },
+                ..Submit::default()
+            };
+            if rng.next() % 16 == 0 {
+                s.reserved[1] = 1;
+            }
+            ioctl(&cam.file, cmd, &mut s)
+        } else {
+            ioctl(&cam.file, cmd, &mut buf)
+        };
+        let key = match result {
+            Ok(()) => "accepted".to_string(),
+            Err(e) => e
+                .raw_os_error()
+                .map_or("?".into(), |n| format!("errno {n}")),
+        };
+        *outcomes.entry(key).or_default() += 1;
+    }
+    for (k, n) in outcomes {
+        println!("{k}: {n}");
+    }
+    Ok(())
 }
 
 /// One operation in a JSON list. Entities and registers by name or number.
@@ -377,6 +516,7 @@ fn run(cli: &Cli) -> Result<()> {
                 }
             }
         }
+        Cmd::Fuzz { seed, count } => fuzz(&cam, *seed, *count)?,
         Cmd::Reset => {
             let mut r = Reset::default();
             ioctl(&cam.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")?;
