@@ -118,9 +118,7 @@ impl KcamDevice {
             return Err(EINVAL);
         }
         let e = self.camera.entities.get(d.index as usize).ok_or(EINVAL)?;
-        let index = d.index;
         *d = EntityDesc {
-            index,
             id: e.id,
             parent_id: e.parent,
             type_: e.type_ as u32,
@@ -128,9 +126,7 @@ impl KcamDevice {
             num_regs: e.regs.len() as u32,
             reg_width: e.reg_width,
             event_mask: e.events,
-            reserved0: 0,
-            name: [0; uapi::NAME_LEN],
-            reserved: [0; 2],
+            ..EntityDesc::query(d.index)
         };
         copy_name(&mut d.name, e.name);
         Ok(())

@@ -90,6 +90,24 @@ pub struct EntityDesc {
     pub reserved: [u64; 2],
 }
 
+impl EntityDesc {
+    /// The input of `KCAM_IOC_ENUM_ENTITY` for entity `index`: everything else zero.
+    pub const fn query(index: u32) -> Self {
+        Self {
+            index,
+            id: 0,
+            parent_id: 0,
+            type_: 0,
+            num_regs: 0,
+            reg_width: 0,
+            event_mask: 0,
+            reserved0: 0,
+            name: [0; NAME_LEN],
+            reserved: [0; 2],
+        }
+    }
+}
+
 /// `struct kcam_reg_desc`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +120,22 @@ pub struct RegDesc {
     pub reset_value: u64,
     pub name: [u8; NAME_LEN],
     pub reserved: [u64; 2],
+}
+
+impl RegDesc {
+    /// The input of `KCAM_IOC_ENUM_REG` for register `reg` of entity `entity_id`: everything else zero.
+    pub const fn query(entity_id: u32, reg: u32) -> Self {
+        Self {
+            entity_id,
+            reg,
+            access: 0,
+            reserved0: 0,
+            writable_mask: 0,
+            reset_value: 0,
+            name: [0; NAME_LEN],
+            reserved: [0; 2],
+        }
+    }
 }
 
 /// `enum kcam_opcode`.

@@ -230,10 +230,6 @@ fn name_of(b: &[u8]) -> String {
     String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or(b)).into_owned()
 }
 
-fn zeroed<T: Default>() -> T {
-    T::default()
-}
-
 impl Camera {
     fn open(path: &PathBuf) -> Result<Self> {
         let file = File::options()
@@ -241,7 +237,7 @@ impl Camera {
             .write(true)
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
-        let mut caps: Caps = zeroed();
+        let mut caps = Caps::default();
         ioctl(&file, uapi::IOC_QUERY_CAPS, &mut caps).context("KCAM_IOC_QUERY_CAPS")?;
         if caps.api_version != uapi::API_VERSION {
             bail!(
@@ -252,31 +248,11 @@ impl Camera {
         }
         let mut entities = Vec::new();
         for index in 0..caps.num_entities {
-            let mut e = EntityDesc {
-                index,
-                id: 0,
-                parent_id: 0,
-                type_: 0,
-                num_regs: 0,
-                reg_width: 0,
-                event_mask: 0,
-                reserved0: 0,
-                name: [0; uapi::NAME_LEN],
-                reserved: [0; 2],
-            };
+            let mut e = EntityDesc::query(index);
             ioctl(&file, uapi::IOC_ENUM_ENTITY, &mut e).context("KCAM_IOC_ENUM_ENTITY")?;
             let mut regs = Vec::new();
             for reg in 0..e.num_regs {
-                let mut r = RegDesc {
-                    entity_id: e.id,
-                    reg,
-                    access: 0,
-                    reserved0: 0,
-                    writable_mask: 0,
-                    reset_value: 0,
-                    name: [0; uapi::NAME_LEN],
-                    reserved: [0; 2],
-                };
+                let mut r = RegDesc::query(e.id, reg);
                 ioctl(&file, uapi::IOC_ENUM_REG, &mut r).context("KCAM_IOC_ENUM_REG")?;
                 regs.push(r);
             }
