@@ -5,10 +5,14 @@
 //! A driver describes its hardware with static [`EntitySpec`]s and provides register accessors through
 //! [`Backend`]; the core validates lists with the shared validator (`shared/validate.rs`) and runs them.
 
-use crate::shared::{
-    uapi::{self, Op, Opcode},
-    validate::{self, EntityInfo, Limits, RegInfo, Topology},
+use crate::{
+    events::EventHub,
+    shared::{
+        uapi::{self, Op, Opcode},
+        validate::{self, EntityInfo, Limits, RegInfo, Topology},
+    },
 };
+use kernel::sync::Arc;
 use kernel::{prelude::*, time::delay::fsleep, time::Delta, uaccess::UserPtr, uaccess::UserSlice};
 
 /// One register of an entity.
@@ -49,6 +53,7 @@ pub(crate) struct Camera<B: Backend> {
     pub(crate) entities: &'static [EntitySpec],
     pub(crate) limits: Limits,
     pub(crate) backend: B,
+    pub(crate) events: Arc<EventHub>,
 }
 
 impl<B: Backend> Topology for Camera<B> {
@@ -87,10 +92,7 @@ impl<B: Backend> Camera<B> {
         for (i, op) in ops.iter().enumerate() {
             // CAST: `ops.len()` <= `max_ops`, a u32.
             validate::check_op(i as u32, op, self, &self.limits)?;
-            if matches!(
-                Opcode::from_raw(op.opcode),
-                Some(Opcode::WaitEvent | Opcode::WaitFence)
-            ) {
+            if Opcode::from_raw(op.opcode) == Some(Opcode::WaitFence) {
                 // Not implemented yet: refuse rather than pretend.
                 return Err(validate::Rejection {
                     index: i as u32,
@@ -177,7 +179,12 @@ impl<B: Backend> Camera<B> {
                 fsleep(Delta::from_nanos(op.timeout_ns as i64));
                 Ok(0)
             }
-            Opcode::WaitEvent | Opcode::WaitFence => Err(EOPNOTSUPP),
+            Opcode::WaitEvent => {
+                self.events
+                    .wait(self.index_of(op.entity_id)?, op.event, op.timeout_ns)?;
+                Ok(0)
+            }
+            Opcode::WaitFence => Err(EOPNOTSUPP),
         }
     }
 }

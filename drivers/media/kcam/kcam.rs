@@ -4,12 +4,12 @@
 //!
 //! `/dev/kcam0` (mode 0600, root: grant access with a udev rule) speaks the uAPI of
 //! `include/uapi/linux/kcam.h`: `KCAM_IOC_QUERY_CAPS`, `KCAM_IOC_ENUM_ENTITY`, `KCAM_IOC_ENUM_REG`,
-//! `KCAM_IOC_SUBMIT` (synchronous, or `TEST_ONLY`) and `KCAM_IOC_RESET`. A submitted list is validated whole
-//! before anything runs; lists of all open files run one at a time, in submission order.
+//! `KCAM_IOC_SUBMIT` (synchronous, or `TEST_ONLY`), `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT` and
+//! `KCAM_IOC_RESET`. A submitted list is validated whole before anything runs; lists of all open files run one
+//! at a time, in submission order. Each file has its own event subscriptions and queue.
 //!
 //! Not implemented yet, and refused rather than faked: asynchronous submission and fences (`EOPNOTSUPP` for
-//! `KCAM_SUBMIT_ASYNC`), events (`WAIT_EVENT`, `KCAM_IOC_SUBSCRIBE`/`DQEVENT`: `EOPNOTSUPP` / `ENOTTY`),
-//! `WAIT_FENCE`, vcam's frame timer and fault injection.
+//! `KCAM_SUBMIT_ASYNC`, `KCAM_IOC_WAIT`: `ENOTTY`), `WAIT_FENCE` (`EOPNOTSUPP`) and fault injection.
 
 use kernel::{
     fs::File,
@@ -22,6 +22,7 @@ use kernel::{
 };
 
 mod camera;
+mod events;
 mod vcam;
 
 /// The uAPI and the validator, shared with the host crate `tools/kcam` (which tests them against the C header).
@@ -37,7 +38,8 @@ mod shared {
 }
 
 use camera::Camera;
-use uapi::{Caps, EntityDesc, Op, RegDesc, Reset, Submit};
+use events::{EventHub, FileEvents};
+use uapi::{Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit};
 use vcam::Vcam;
 
 // The uAPI structs are `repr(C)` integers and integer arrays with explicit padding (the invariant of
@@ -64,6 +66,10 @@ unsafe impl FromBytes for Submit {}
 unsafe impl AsBytes for Submit {}
 // SAFETY: See above.
 unsafe impl FromBytes for Reset {}
+// SAFETY: See above.
+unsafe impl FromBytes for EventSub {}
+// SAFETY: See above.
+unsafe impl AsBytes for Event {}
 
 module! {
     type: KcamModule,
@@ -71,6 +77,12 @@ module! {
     authors: ["rfl-bringup developers"],
     description: "KCAM camera entities and operation lists, with the vcam virtual camera",
     license: "GPL",
+    params: {
+        fps: u32 {
+            default: 30,
+            description: "vcam frame rate while streaming (1..=120)",
+        },
+    },
 }
 
 /// Most operations in one submission.
@@ -108,7 +120,8 @@ impl KcamDevice {
             max_ops: MAX_OPS,
             max_param_bytes: MAX_PARAM_BYTES,
             max_pending: 0,
-            max_events: 0,
+            // CAST: a small constant.
+            max_events: events::QUEUE_LEN as u32,
             ..Caps::default()
         }
     }
@@ -202,9 +215,37 @@ impl KcamDevice {
     }
 }
 
-/// Per-open state: files share the camera but nothing else.
+/// Per-open state: files share the camera, not their event subscriptions and queues.
 struct KcamFile {
     dev: Arc<KcamDevice>,
+    events: Arc<FileEvents>,
+}
+
+impl Drop for KcamFile {
+    fn drop(&mut self) {
+        self.dev.camera.events.close(&self.events);
+    }
+}
+
+impl KcamDevice {
+    /// The index of entity `id` if it emits `event`.
+    fn event_source(&self, sub: &EventSub) -> Result<usize> {
+        if sub.reserved != [0; 2] {
+            return Err(EINVAL);
+        }
+        let idx = self
+            .camera
+            .entities
+            .iter()
+            .position(|e| e.id == sub.entity_id)
+            .ok_or(ENOENT)?;
+        if sub.event >= uapi::EVENT_COUNT
+            || self.camera.entities[idx].events & (1 << sub.event) == 0
+        {
+            return Err(EINVAL);
+        }
+        Ok(idx)
+    }
 }
 
 #[vtable]
@@ -213,7 +254,8 @@ impl MiscDevice for KcamFile {
 
     fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
         let dev = DEVICE.lock().clone().ok_or(ENODEV)?;
-        Ok(KBox::pin(KcamFile { dev }, GFP_KERNEL)?)
+        let events = dev.camera.events.open()?;
+        Ok(KBox::pin(KcamFile { dev, events }, GFP_KERNEL)?)
     }
 
     fn ioctl(me: Pin<&KcamFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
@@ -243,6 +285,19 @@ impl MiscDevice for KcamFile {
                 w.write(&s)?;
                 res?;
             }
+            uapi::IOC_SUBSCRIBE | uapi::IOC_UNSUBSCRIBE => {
+                let sub = user(core::mem::size_of::<EventSub>())
+                    .reader()
+                    .read::<EventSub>()?;
+                let idx = dev.event_source(&sub)?;
+                me.events
+                    .subscribe(idx, sub.event, cmd == uapi::IOC_SUBSCRIBE)?;
+            }
+            uapi::IOC_DQEVENT => {
+                user(core::mem::size_of::<Event>())
+                    .writer()
+                    .write(&me.events.dequeue()?)?;
+            }
             uapi::IOC_RESET => {
                 let reset = user(core::mem::size_of::<Reset>())
                     .reader()
@@ -266,6 +321,10 @@ struct DeviceGuard;
 impl Drop for DeviceGuard {
     fn drop(&mut self) {
         let dev = DEVICE.lock().take();
+        if let Some(dev) = &dev {
+            // The frame generator holds the camera and runs module code: stop it before the module goes.
+            dev.vcam.shutdown();
+        }
         drop(dev);
     }
 }
@@ -285,13 +344,15 @@ impl kernel::InPlaceModule for KcamModule {
             _guard: {
                 // SAFETY: Called once, at module init, before anything else uses `DEVICE`.
                 unsafe { DEVICE.init() };
-                let vcam = Vcam::new()?;
+                let events = EventHub::new(vcam::ENTITIES.len())?;
+                let vcam = Vcam::new(events.clone(), module_parameters::fps.value())?;
                 let dev = Arc::pin_init(
                     try_pin_init!(KcamDevice {
                         camera: Camera {
                             entities: &vcam::ENTITIES,
                             limits: validate::Limits { max_ops: MAX_OPS, max_param_bytes: MAX_PARAM_BYTES },
                             backend: vcam.clone(),
+                            events,
                         },
                         vcam,
                         exec <- new_mutex!(0, "KcamDevice::exec"),
@@ -312,13 +373,15 @@ mod tests {
     use crate::camera::Backend;
 
     fn device() -> Result<Arc<KcamDevice>> {
-        let vcam = Vcam::new()?;
+        let events = EventHub::new(vcam::ENTITIES.len())?;
+        let vcam = Vcam::new(events.clone(), 100)?;
         Arc::pin_init(
             try_pin_init!(KcamDevice {
                 camera: Camera {
                     entities: &vcam::ENTITIES,
                     limits: validate::Limits { max_ops: 4, max_param_bytes: 16 },
                     backend: vcam.clone(),
+                    events,
                 },
                 vcam,
                 exec <- new_mutex!(0, "test exec"),
@@ -396,16 +459,46 @@ mod tests {
     }
 
     #[test]
-    fn limits_and_unsupported_ops() -> Result {
+    fn limits_and_events_an_entity_does_not_emit() -> Result {
         let dev = device()?;
         assert!(validate::check_submit(0, 5, true, &dev.camera.limits).is_err_and(|r| r.errno == 7));
-        let mut wait = op(uapi::Opcode::WaitEvent, 1, 0, 0);
+        let mut wait = op(uapi::Opcode::WaitEvent, 2, 0, 0);
         wait.timeout_ns = 1;
-        // vcam emits no events yet: refused as an event the entity does not emit.
+        // The CSI receiver emits nothing.
         assert!(dev
             .camera
             .validate(&[wait])
             .is_err_and(|r| r.reason == uapi::Reason::BadEvent));
+        Ok(())
+    }
+
+    #[test]
+    fn streaming_emits_frames_in_order() -> Result {
+        let dev = device()?;
+        let file = dev.camera.events.open()?;
+        file.subscribe(0, uapi::EventType::FrameEnd as u32, true)?;
+        let mut wait = op(uapi::Opcode::WaitEvent, 1, 0, 0);
+        wait.event = uapi::EventType::FrameEnd as u32;
+        wait.timeout_ns = 2_000_000_000;
+        let mut ops = [
+            op(uapi::Opcode::Write, 1, 0, 1),
+            wait,
+            wait,
+            op(uapi::Opcode::Read, 1, 5, 0),
+        ];
+        assert!(dev.camera.validate(&ops).is_ok());
+        let failed = dev.camera.run(&mut ops);
+        // Stop the generator before anything can fail below: it must not outlive the test.
+        dev.vcam.shutdown();
+        assert_eq!(failed, None);
+        // Two frames ended: the frame counter shows at least two.
+        assert!(ops[3].result >= 2);
+        let first = file.dequeue()?;
+        let second = file.dequeue()?;
+        assert_eq!(second.sequence, first.sequence + 1);
+        assert!(second.timestamp_ns > first.timestamp_ns);
+        assert_eq!(first.entity_id, 1);
+        dev.camera.events.close(&file);
         Ok(())
     }
 }

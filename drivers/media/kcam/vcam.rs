@@ -3,15 +3,26 @@
 //! vcam: a virtual camera for testing KCAM: sensor → CSI receiver → ISP → DMA writer, with memory-backed
 //! registers. Writes keep the read-only bits; a parameter buffer sent to the ISP bumps `PARAMS_SEQ`, records its
 //! length and folds its bytes into `PARAMS_SUM`, so a test can see that it arrived intact.
+//!
+//! Streaming: setting the sensor's `CTRL` bit 0 starts a frame generator at `fps` frames per second (a delayed
+//! work item, so the rate is as exact as the jiffy: at HZ=250, 30 fps becomes 31.25). Each frame emits
+//! FRAME_START, then half a period later FRAME_END, bumps the sensor's `FRAME_COUNT`, changes the ISP's
+//! `STATS_SUM` (a function of frame, exposure and gain) and emits STATS_READY. Clearing the bit stops it.
 
 use crate::{
     camera::{Backend, EntitySpec, RegSpec},
-    shared::uapi::{EntityType, ACCESS_READ, ACCESS_WRITE},
+    events::EventHub,
+    shared::uapi::{EntityType, EventType, ACCESS_READ, ACCESS_WRITE},
 };
 use kernel::{
-    new_mutex,
+    bindings, new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, Mutex,
+    },
+    time::{msecs_to_jiffies, Jiffies},
+    workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
 
 const RW: u32 = ACCESS_READ | ACCESS_WRITE;
@@ -26,11 +37,18 @@ const fn reg(name: &'static CStr, access: u32, writable_mask: u64, reset: u64) -
     }
 }
 
-/// Entity index of the ISP in [`ENTITIES`], and its parameter registers.
+/// Entity indexes in [`ENTITIES`] and the registers with side effects.
+const SENSOR: usize = 0;
+const SENSOR_CTRL: usize = 0;
+const SENSOR_EXPOSURE: usize = 1;
+const SENSOR_GAIN: usize = 2;
+const SENSOR_FRAME_COUNT: usize = 5;
 const ISP: usize = 2;
 const ISP_PARAMS_SEQ: usize = 1;
 const ISP_PARAMS_LEN: usize = 2;
 const ISP_PARAMS_SUM: usize = 3;
+const ISP_STATS_SUM: usize = 4;
+const STREAM_ON: u64 = 1;
 
 /// The tree, parents first.
 pub(crate) static ENTITIES: [EntitySpec; 4] = [
@@ -46,8 +64,9 @@ pub(crate) static ENTITIES: [EntitySpec; 4] = [
             reg(c"GAIN", RW, 0xff, 16),
             reg(c"TEST_PATTERN", RW, 0x7, 0),
             reg(c"CHIP_ID", RO, 0, 0x5643_4d31),
+            reg(c"FRAME_COUNT", RO, 0, 0),
         ],
-        events: 0,
+        events: (1 << EventType::FrameStart as u32) | (1 << EventType::FrameEnd as u32),
     },
     EntitySpec {
         id: 2,
@@ -69,8 +88,9 @@ pub(crate) static ENTITIES: [EntitySpec; 4] = [
             reg(c"PARAMS_SEQ", RO, 0, 0),
             reg(c"PARAMS_LEN", RO, 0, 0),
             reg(c"PARAMS_SUM", RO, 0, 0),
+            reg(c"STATS_SUM", RO, 0, 0),
         ],
-        events: 0,
+        events: 1 << EventType::StatsReady as u32,
     },
     EntitySpec {
         id: 4,
@@ -96,24 +116,112 @@ fn reset_values() -> Regs {
     r
 }
 
-/// vcam's registers.
+/// vcam's registers and frame generator.
 #[pin_data]
 pub(crate) struct Vcam {
     #[pin]
     regs: Mutex<Regs>,
+    events: Arc<EventHub>,
+    /// Half a frame period: FRAME_START and FRAME_END alternate at this interval.
+    half_period: Jiffies,
+    streaming: Atomic<bool>,
+    /// Set once, at teardown: the generator stops re-arming.
+    stopping: Atomic<bool>,
+    /// The next tick ends a frame (else starts one).
+    in_frame: Atomic<bool>,
+    #[pin]
+    tick: DelayedWork<Vcam>,
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for Vcam { self.tick }
+}
+
+impl WorkItem for Vcam {
+    type Pointer = Arc<Vcam>;
+
+    fn run(this: Arc<Vcam>) {
+        if this.stopping.load(Relaxed) || !this.streaming.load(Relaxed) {
+            // Dropping `this` ends the generator.
+            return;
+        }
+        let ending = this.in_frame.load(Relaxed);
+        this.in_frame.store(!ending, Relaxed);
+        let sensor_id = ENTITIES[SENSOR].id;
+        if ending {
+            let frame = {
+                let mut r = this.regs.lock();
+                let frame = r[SENSOR][SENSOR_FRAME_COUNT];
+                // Statistics that change per frame and depend on the exposure and gain programmed.
+                let stats = frame
+                    .wrapping_mul(2_654_435_761)
+                    .wrapping_add(r[SENSOR][SENSOR_EXPOSURE] * r[SENSOR][SENSOR_GAIN]);
+                r[ISP][ISP_STATS_SUM] = stats & 0xffff_ffff;
+                frame
+            };
+            this.events
+                .emit(SENSOR, sensor_id, EventType::FrameEnd as u32, frame);
+            this.events
+                .emit(ISP, ENTITIES[ISP].id, EventType::StatsReady as u32, frame);
+        } else {
+            let frame = {
+                let mut r = this.regs.lock();
+                r[SENSOR][SENSOR_FRAME_COUNT] = (r[SENSOR][SENSOR_FRAME_COUNT] + 1) & 0xffff_ffff;
+                r[SENSOR][SENSOR_FRAME_COUNT]
+            };
+            this.events
+                .emit(SENSOR, sensor_id, EventType::FrameStart as u32, frame);
+        }
+        let half = this.half_period;
+        // Already queued cannot happen (this item is running, not queued); an error only drops the Arc.
+        let _ = workqueue::system().enqueue_delayed(this, half);
+    }
 }
 
 impl Vcam {
-    pub(crate) fn new() -> Result<Arc<Self>> {
+    pub(crate) fn new(events: Arc<EventHub>, fps: u32) -> Result<Arc<Self>> {
+        let fps = fps.clamp(1, 120);
         Arc::pin_init(
-            pin_init!(Self { regs <- new_mutex!(reset_values(), "Vcam::regs") }),
+            pin_init!(Self {
+                regs <- new_mutex!(reset_values(), "Vcam::regs"),
+                events,
+                half_period: msecs_to_jiffies(500 / fps).max(1),
+                streaming: Atomic::new(false),
+                stopping: Atomic::new(false),
+                in_frame: Atomic::new(false),
+                tick <- new_delayed_work!("Vcam::tick"),
+            }),
             GFP_KERNEL,
         )
     }
 
-    /// Puts every register back to its reset value.
+    /// Stops streaming and puts every register back to its reset value.
     pub(crate) fn reset(&self) {
+        self.streaming.store(false, Relaxed);
         *self.regs.lock() = reset_values();
+    }
+
+    /// Stops the frame generator for good and waits until it no longer runs (module unload, tests).
+    pub(crate) fn shutdown(&self) {
+        self.stopping.store(true, Relaxed);
+        self.streaming.store(false, Relaxed);
+        // SAFETY: The pointer is to `self.tick`: aligned, initialised in `new`, alive as long as `self`.
+        let dwork = unsafe { DelayedWork::raw_as_work(core::ptr::from_ref(&self.tick)) };
+        // CAST: `struct delayed_work` starts with its `struct work_struct`, and `Work` is a transparent wrapper
+        // of `work_struct`.
+        let dwork = dwork.cast::<bindings::delayed_work>();
+        // SAFETY: `dwork` is the delayed work embedded in `self`, initialised in `new` and alive while `self` is.
+        // Flushing runs a pending tick at once; it sees `stopping` and does not re-arm, so when this returns the
+        // generator's code no longer runs and holds no reference.
+        unsafe { bindings::flush_delayed_work(dwork) };
+    }
+
+    fn set_streaming(self: &Arc<Self>, on: bool) {
+        let was = self.streaming.xchg(on, Relaxed);
+        if on && !was && !self.stopping.load(Relaxed) {
+            self.in_frame.store(false, Relaxed);
+            let _ = workqueue::system().enqueue_delayed(self.clone(), self.half_period);
+        }
     }
 }
 
@@ -128,12 +236,18 @@ impl Backend for Arc<Vcam> {
     }
 
     fn write(&self, idx: usize, reg: u32, value: u64) -> Result {
-        let mut regs = self.regs.lock();
-        let slot = regs
-            .get_mut(idx)
-            .and_then(|e| e.get_mut(reg as usize))
-            .ok_or(ENOENT)?;
-        *slot = value;
+        {
+            let mut regs = self.regs.lock();
+            let slot = regs
+                .get_mut(idx)
+                .and_then(|e| e.get_mut(reg as usize))
+                .ok_or(ENOENT)?;
+            *slot = value;
+        }
+        // Side effect: the sensor's stream bit starts and stops the frame generator.
+        if idx == SENSOR && reg as usize == SENSOR_CTRL {
+            self.set_streaming(value & STREAM_ON != 0);
+        }
         Ok(())
     }
 

@@ -3,7 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use kcam::uapi::{self, Caps, EntityDesc, Op, Opcode, RegDesc, Reset, Submit};
+use kcam::uapi::{
+    self, Caps, EntityDesc, Event, EventSub, EventType, Op, Opcode, RegDesc, Reset, Submit,
+};
 use serde::Deserialize;
 use std::{fs::File, os::fd::AsRawFd, path::PathBuf, process::ExitCode};
 
@@ -46,6 +48,12 @@ enum Cmd {
     },
     /// Reset the camera (every register to its reset value).
     Reset,
+    /// Stream FRAMES frames from the sensor: subscribe to FRAME_START/FRAME_END, set the stream bit, print every
+    /// event with its timestamp, check sequence and order, stop.
+    Stream {
+        #[arg(long, default_value_t = 30)]
+        frames: u64,
+    },
     /// Send COUNT random ioctls (seeded, so a failure can be replayed): random operation lists, flags, reserved
     /// fields, dependencies, ioctl numbers and user pointers. Prints how many were accepted and rejected per errno.
     Fuzz {
@@ -54,6 +62,120 @@ enum Cmd {
         #[arg(long, default_value_t = 2000)]
         count: u32,
     },
+}
+
+/// Streams `frames` frames and checks what arrives: per type, sequences without gaps; start and end alternating
+/// for the same frame; timestamps increasing. Prints the measured frame rate.
+fn stream(cam: &Camera, frames: u64) -> Result<()> {
+    let (sensor, _) = cam
+        .entities
+        .iter()
+        .find(|e| e.0.event_mask & 0b11 == 0b11)
+        .context("no entity emits frame events")?;
+    let id = sensor.id;
+    let ctrl = cam.reg_index(id, &serde_json::Value::String("CTRL".into()))?;
+    for ev in [EventType::FrameStart, EventType::FrameEnd] {
+        let mut sub = EventSub {
+            entity_id: id,
+            event: ev as u32,
+            ..EventSub::default()
+        };
+        ioctl(&cam.file, uapi::IOC_SUBSCRIBE, &mut sub).context("KCAM_IOC_SUBSCRIBE")?;
+    }
+    let set = |on: u64| -> Result<()> {
+        let mut op = Op::new(Opcode::Write, id, ctrl);
+        op.value = on;
+        cam.submit(&mut [op], 0).map(|_| ())
+    };
+    set(1)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(frames + 5);
+    let mut got: Vec<Event> = Vec::new();
+    while got
+        .iter()
+        .filter(|e| e.event == EventType::FrameEnd as u32)
+        .count()
+        < frames as usize
+    {
+        let mut e = Event::default();
+        match ioctl(&cam.file, uapi::IOC_DQEVENT, &mut e) {
+            Ok(()) => {
+                println!(
+                    "{} {} seq {} frame {} t {}.{:09}{}",
+                    if e.event == 0 {
+                        "frame-start"
+                    } else {
+                        "frame-end  "
+                    },
+                    e.entity_id,
+                    e.sequence,
+                    e.data[0],
+                    e.timestamp_ns / 1_000_000_000,
+                    e.timestamp_ns % 1_000_000_000,
+                    if e.dropped > 0 {
+                        format!(" ({} dropped before)", e.dropped)
+                    } else {
+                        String::new()
+                    }
+                );
+                got.push(e);
+            }
+            Err(err) if err.raw_os_error() == Some(libc::EAGAIN) => {
+                if std::time::Instant::now() > deadline {
+                    set(0)?;
+                    bail!("only {} events in {} s", got.len(), frames + 5);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(err) => return Err(err).context("KCAM_IOC_DQEVENT"),
+        }
+    }
+    set(0)?;
+    // The first event may be an END of a frame that started before the subscription: start from a START.
+    let first_start = got
+        .iter()
+        .position(|e| e.event == EventType::FrameStart as u32)
+        .context("no frame start")?;
+    let evs = &got[first_start..];
+    for w in evs.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if b.timestamp_ns < a.timestamp_ns {
+            bail!(
+                "timestamps go back: {} then {}",
+                a.timestamp_ns,
+                b.timestamp_ns
+            );
+        }
+        if a.event == b.event || b.dropped != 0 {
+            bail!("events out of order or lost around sequence {}", b.sequence);
+        }
+        let same_frame = b.event == EventType::FrameEnd as u32 && b.data[0] == a.data[0];
+        let next_frame = b.event == EventType::FrameStart as u32 && b.data[0] == a.data[0] + 1;
+        if !same_frame && !next_frame {
+            bail!("frame {} then frame {}: not in order", a.data[0], b.data[0]);
+        }
+    }
+    // Per event type, sequence numbers have no gap.
+    for ty in [EventType::FrameStart as u32, EventType::FrameEnd as u32] {
+        let seqs: Vec<u64> = evs
+            .iter()
+            .filter(|e| e.event == ty)
+            .map(|e| e.sequence)
+            .collect();
+        if seqs.windows(2).any(|w| w[1] != w[0] + 1) {
+            bail!("a gap in the sequence numbers of event {ty}: {seqs:?}");
+        }
+    }
+    let starts: Vec<&Event> = evs
+        .iter()
+        .filter(|e| e.event == EventType::FrameStart as u32)
+        .collect();
+    if let (Some(f), Some(l)) = (starts.first(), starts.last()) {
+        if starts.len() > 1 {
+            let fps = (starts.len() - 1) as f64 * 1e9 / (l.timestamp_ns - f.timestamp_ns) as f64;
+            println!("ok: {} frames in order, {:.2} frames/s", starts.len(), fps);
+        }
+    }
+    Ok(())
 }
 
 /// xorshift64*: a small deterministic generator, so a fuzz seed replays exactly.
@@ -202,6 +324,9 @@ struct JsonOp {
     mask: u64,
     #[serde(default)]
     timeout_ns: u64,
+    /// WAIT_EVENT: 0 frame start, 1 frame end, 2 stats ready, 3 error.
+    #[serde(default)]
+    event: u32,
     #[serde(default)]
     deps: Vec<u32>,
     /// XFER_PARAM: the bytes to send.
@@ -452,6 +577,7 @@ fn run(cli: &Cli) -> Result<()> {
                 op.value = j.value;
                 op.mask = j.mask;
                 op.timeout_ns = j.timeout_ns;
+                op.event = j.event;
                 op.flags = j.flags;
                 if j.deps.len() > uapi::MAX_DEPS {
                     bail!("op {i}: at most {} dependencies", uapi::MAX_DEPS);
@@ -493,6 +619,7 @@ fn run(cli: &Cli) -> Result<()> {
             }
         }
         Cmd::Fuzz { seed, count } => fuzz(&cam, *seed, *count)?,
+        Cmd::Stream { frames } => stream(&cam, *frames)?,
         Cmd::Reset => {
             let mut r = Reset::default();
             ioctl(&cam.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")?;

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KCAM events: entities emit them (vcam's frame generator), files subscribe and dequeue them, and `WAIT_EVENT`
+//! operations wait for the next one.
+//!
+//! Every (entity, event type) pair has its own sequence number, from 0 and without gaps, so a reader sees a loss
+//! as a jump. A file's queue holds at most [`QUEUE_LEN`] events; on overflow the oldest goes and `dropped`
+//! counts it (reported with the next dequeued event), never silently.
+
+use crate::shared::uapi::{Event, EVENT_COUNT};
+use kernel::{
+    new_condvar, new_mutex,
+    prelude::*,
+    sync::{Arc, CondVar, CondVarTimeoutResult, Mutex},
+    time::msecs_to_jiffies,
+};
+
+/// Events a file can have queued.
+pub(crate) const QUEUE_LEN: usize = 64;
+
+/// One file's subscriptions and queue.
+struct Queue {
+    /// Bit `entity_index * EVENT_COUNT + event`.
+    subs: u64,
+    events: KVec<Event>,
+    dropped: u32,
+}
+
+/// A file's handle on the hub.
+#[pin_data]
+pub(crate) struct FileEvents {
+    #[pin]
+    queue: Mutex<Queue>,
+}
+
+struct HubInner {
+    /// Next sequence number per entity index and event type.
+    seq: KVec<[u64; EVENT_COUNT as usize]>,
+    files: KVec<Arc<FileEvents>>,
+}
+
+/// The events of one camera.
+#[pin_data]
+pub(crate) struct EventHub {
+    #[pin]
+    inner: Mutex<HubInner>,
+    /// Notified on every event, for `WAIT_EVENT`.
+    #[pin]
+    emitted: CondVar,
+}
+
+fn bit(idx: usize, event: u32) -> Result<u64> {
+    let b = idx
+        .checked_mul(EVENT_COUNT as usize)
+        .and_then(|b| b.checked_add(event as usize))
+        .ok_or(EINVAL)?;
+    if b >= 64 || event >= EVENT_COUNT {
+        return Err(EINVAL);
+    }
+    Ok(1u64 << b)
+}
+
+/// CLOCK_MONOTONIC now, in ns, as userspace's `clock_gettime(CLOCK_MONOTONIC)` reads it.
+fn now_ns() -> u64 {
+    // SAFETY: `ktime_get()` has no preconditions. (`Instant::as_nanos()` is private to the kernel crate.)
+    let t = unsafe { kernel::bindings::ktime_get() };
+    // CAST: the monotonic clock starts at 0 at boot and never goes back.
+    t as u64
+}
+
+impl EventHub {
+    /// A hub for a camera of `entities` entities.
+    pub(crate) fn new(entities: usize) -> Result<Arc<Self>> {
+        let seq = KVec::from_elem([0u64; EVENT_COUNT as usize], entities, GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                inner <- new_mutex!(HubInner { seq, files: KVec::new() }, "EventHub::inner"),
+                emitted <- new_condvar!("EventHub::emitted"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Registers a new file.
+    pub(crate) fn open(&self) -> Result<Arc<FileEvents>> {
+        let f = Arc::pin_init(
+            try_pin_init!(FileEvents {
+                queue <- new_mutex!(
+                    Queue { subs: 0, events: KVec::with_capacity(QUEUE_LEN, GFP_KERNEL)?, dropped: 0 },
+                    "FileEvents::queue"
+                ),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        self.inner.lock().files.push(f.clone(), GFP_KERNEL)?;
+        Ok(f)
+    }
+
+    /// Forgets a file (on close).
+    pub(crate) fn close(&self, f: &Arc<FileEvents>) {
+        let gone = {
+            let mut inner = self.inner.lock();
+            inner
+                .files
+                .iter()
+                .position(|x| Arc::ptr_eq(x, f))
+                .and_then(|i| inner.files.remove(i).ok())
+        };
+        drop(gone);
+    }
+
+    /// Emits `event` from the entity at index `idx` (id `id`) with `data`.
+    pub(crate) fn emit(&self, idx: usize, id: u32, event: u32, data: u64) {
+        let Ok(b) = bit(idx, event) else {
+            return;
+        };
+        let mut inner = self.inner.lock();
+        let Some(seq) = inner
+            .seq
+            .get_mut(idx)
+            .and_then(|s| s.get_mut(event as usize))
+        else {
+            return;
+        };
+        let sequence = *seq;
+        *seq += 1;
+        let ev = Event {
+            entity_id: id,
+            event,
+            sequence,
+            timestamp_ns: now_ns(),
+            data: [data, 0],
+            ..Event::default()
+        };
+        for f in inner.files.iter() {
+            let mut q = f.queue.lock();
+            if q.subs & b == 0 {
+                continue;
+            }
+            if q.events.len() >= QUEUE_LEN {
+                // Overflow: the oldest goes, and the reader is told how many.
+                let _ = q.events.remove(0);
+                q.dropped = q.dropped.saturating_add(1);
+            }
+            // Never allocates: the queue was given its full capacity at open.
+            let _ = q.events.push(ev, GFP_KERNEL);
+        }
+        drop(inner);
+        self.emitted.notify_all();
+    }
+
+    /// Waits for the next `event` of entity `idx`, at most `timeout_ns`.
+    pub(crate) fn wait(&self, idx: usize, event: u32, timeout_ns: u64) -> Result {
+        let mut inner = self.inner.lock();
+        let start = *inner
+            .seq
+            .get(idx)
+            .and_then(|s| s.get(event as usize))
+            .ok_or(EINVAL)?;
+        let ms = u32::try_from(timeout_ns.div_ceil(1_000_000)).unwrap_or(u32::MAX);
+        let mut left = msecs_to_jiffies(ms);
+        loop {
+            if inner
+                .seq
+                .get(idx)
+                .and_then(|s| s.get(event as usize))
+                .is_some_and(|s| *s > start)
+            {
+                return Ok(());
+            }
+            match self.emitted.wait_interruptible_timeout(&mut inner, left) {
+                CondVarTimeoutResult::Timeout => return Err(ETIMEDOUT),
+                CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
+            }
+        }
+    }
+}
+
+impl FileEvents {
+    /// Subscribes to (`idx`, `event`) or unsubscribes.
+    pub(crate) fn subscribe(&self, idx: usize, event: u32, on: bool) -> Result {
+        let b = bit(idx, event)?;
+        let mut q = self.queue.lock();
+        if on {
+            q.subs |= b;
+        } else {
+            q.subs &= !b;
+            // Queued events of that kind stay: they were delivered already.
+        }
+        Ok(())
+    }
+
+    /// The oldest queued event, with the number dropped since the last dequeue.
+    pub(crate) fn dequeue(&self) -> Result<Event> {
+        let mut q = self.queue.lock();
+        if q.events.is_empty() {
+            return Err(EAGAIN);
+        }
+        let mut e = q.events.remove(0)?;
+        e.dropped = core::mem::take(&mut q.dropped);
+        Ok(e)
+    }
+}
