@@ -170,7 +170,8 @@ impl EventHub {
             }
             match self.emitted.wait_interruptible_timeout(&mut inner, left) {
                 CondVarTimeoutResult::Timeout => return Err(ETIMEDOUT),
-                CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
+                // A per-op status goes to userspace as is: EINTR, not the kernel-internal ERESTARTSYS.
+                CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
                 CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
             }
         }
