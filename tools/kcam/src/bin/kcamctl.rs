@@ -48,6 +48,14 @@ enum Cmd {
     },
     /// Reset the camera (every register to its reset value).
     Reset,
+    /// Benchmark (not a test): WRITES register writes as one list versus WRITES single-op submissions, ROUNDS
+    /// times each, interleaved; prints the per-op cost of both and their ratio.
+    Bench {
+        #[arg(long, default_value_t = 64)]
+        writes: u32,
+        #[arg(long, default_value_t = 200)]
+        rounds: u32,
+    },
     /// Stream FRAMES frames from the sensor: subscribe to FRAME_START/FRAME_END, set the stream bit, print every
     /// event with its timestamp, check sequence and order, stop.
     Stream {
@@ -62,6 +70,38 @@ enum Cmd {
         #[arg(long, default_value_t = 2000)]
         count: u32,
     },
+}
+
+fn bench(cam: &Camera, writes: u32, rounds: u32) -> Result<()> {
+    let (sensor, _) = cam.entities.first().context("no entity")?;
+    let reg = cam.reg_index(sensor.id, &serde_json::Value::String("EXPOSURE".into()))?;
+    let make = |i: u32| {
+        let mut op = Op::new(Opcode::Write, sensor.id, reg);
+        op.value = u64::from(i % 1000);
+        op
+    };
+    let (mut list_ns, mut single_ns) = (0u128, 0u128);
+    // Interleaved rounds, so drift of the machine hits both the same way.
+    for _ in 0..rounds {
+        let mut ops: Vec<Op> = (0..writes).map(make).collect();
+        let t = std::time::Instant::now();
+        cam.submit(&mut ops, 0)?;
+        list_ns += t.elapsed().as_nanos();
+        let t = std::time::Instant::now();
+        for i in 0..writes {
+            cam.submit(&mut [make(i)], 0)?;
+        }
+        single_ns += t.elapsed().as_nanos();
+    }
+    let n = u128::from(writes) * u128::from(rounds);
+    let (per_list, per_single) = (list_ns / n, single_ns / n);
+    println!("{writes} writes as one list: {per_list} ns per write");
+    println!("{writes} single-op submissions: {per_single} ns per write");
+    println!(
+        "ratio single/list: {:.1}",
+        per_single as f64 / per_list.max(1) as f64
+    );
+    Ok(())
 }
 
 /// Streams `frames` frames and checks what arrives: per type, sequences without gaps; start and end alternating
@@ -620,6 +660,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Cmd::Fuzz { seed, count } => fuzz(&cam, *seed, *count)?,
         Cmd::Stream { frames } => stream(&cam, *frames)?,
+        Cmd::Bench { writes, rounds } => bench(&cam, *writes, *rounds)?,
         Cmd::Reset => {
             let mut r = Reset::default();
             ioctl(&cam.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")?;
