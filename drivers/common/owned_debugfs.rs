@@ -243,6 +243,17 @@ impl<T> Ops<T> {
     }
 }
 
+/// Reads the whole of one write to a file, for a [`StoreFn`]; a write longer than `max` bytes is refused with
+/// `E2BIG` and nothing is read.
+pub(crate) fn read_write(r: &mut UserSliceReader, max: usize) -> Result<KVec<u8>> {
+    if r.len() > max {
+        return Err(E2BIG);
+    }
+    let mut buf = KVec::new();
+    r.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
+    Ok(buf)
+}
+
 /// A [`ReadFn`] for data that is a byte buffer.
 pub(crate) fn read_bytes<B: core::ops::Deref<Target = [u8]>>(
     data: &B,

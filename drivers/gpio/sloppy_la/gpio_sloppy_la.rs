@@ -35,7 +35,7 @@ mod instance;
 #[path = "../../common/owned_debugfs.rs"]
 mod owned_debugfs;
 
-use owned_debugfs::{Dir, File, Ops};
+use owned_debugfs::{read_write, Dir, File, Ops};
 
 // The kernel-independent logic, shared with the host crate `tools/la-core` (which unit-tests it). Its items are
 // `pub` for that crate.
@@ -224,22 +224,16 @@ fn new_device(text: &str) -> Result {
     Ok(())
 }
 
-fn read_line(r: &mut UserSliceReader) -> Result<KVec<u8>> {
-    if r.len() > 1024 {
-        return Err(E2BIG);
-    }
-    let mut buf = KVec::new();
-    r.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
-    Ok(buf)
-}
+/// Longest `new_device` / `delete_device` line.
+const MAX_LINE: usize = 1024;
 
 fn new_device_store(_: &(), r: &mut UserSliceReader) -> Result {
-    let buf = read_line(r)?;
+    let buf = read_write(r, MAX_LINE)?;
     new_device(core::str::from_utf8(&buf).map_err(|_| EINVAL)?)
 }
 
 fn delete_device_store(_: &(), r: &mut UserSliceReader) -> Result {
-    let buf = read_line(r)?;
+    let buf = read_write(r, MAX_LINE)?;
     let name = core::str::from_utf8(&buf).map_err(|_| EINVAL)?.trim();
     let removed = {
         let mut g = GLOBALS.lock();

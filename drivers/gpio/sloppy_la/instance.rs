@@ -19,7 +19,7 @@
 //! | `unitsize` | 0400 | bytes per sample: 1 (<= 8 probes), 2 (<= 16) or 4 (<= 32) |
 //! | `stats` | 0400 | timing of the last good capture: achieved rate, intervals, lateness, trigger index |
 
-use crate::owned_debugfs::{read_bytes, Dir, File, Ops};
+use crate::owned_debugfs::{read_bytes, read_write, Dir, File, Ops};
 use crate::{
     capture::{self, Request},
     gpio::Probes,
@@ -119,18 +119,8 @@ impl Drop for Instance {
 
 type Reader<'a> = &'a mut UserSliceReader;
 
-/// Reads a short text write (a number or a trigger expression), at most `max` bytes.
-fn read_text(r: Reader<'_>, max: usize) -> Result<KVec<u8>> {
-    if r.len() > max {
-        return Err(E2BIG);
-    }
-    let mut buf = KVec::new();
-    r.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
-    Ok(buf)
-}
-
 fn read_u64(r: Reader<'_>) -> Result<u64> {
-    let buf = read_text(r, 32).map_err(|e| if e == E2BIG { EINVAL } else { e })?;
+    let buf = read_write(r, 32).map_err(|e| if e == E2BIG { EINVAL } else { e })?;
     let s = core::str::from_utf8(&buf).map_err(|_| EINVAL)?;
     spec::parse_u64(s.trim_end()).ok_or(EINVAL)
 }
@@ -340,14 +330,14 @@ fn capture_store(a: &Arc<Analyzer>, r: Reader<'_>) -> Result {
 fn trigger_store(a: &Arc<Analyzer>, r: Reader<'_>) -> Result {
     // Upstream refuses more than 2048 bytes and odd lengths with EINVAL.
     let bytes =
-        read_text(r, trigger::MAX_PAIR_BYTES).map_err(|e| if e == E2BIG { EINVAL } else { e })?;
+        read_write(r, trigger::MAX_PAIR_BYTES).map_err(|e| if e == E2BIG { EINVAL } else { e })?;
     let steps = Analyzer::collect_steps(|sink| trigger::parse_pairs(&bytes, sink))?;
     a.set_trigger(steps);
     Ok(())
 }
 
 fn trigger_expr_store(a: &Arc<Analyzer>, r: Reader<'_>) -> Result {
-    let text = read_text(r, 8 * trigger::MAX_STEPS)?;
+    let text = read_write(r, 8 * trigger::MAX_STEPS)?;
     let text = core::str::from_utf8(&text).map_err(|_| EINVAL)?;
     let probes = a.probes.count();
     let steps = Analyzer::collect_steps(|sink| trigger::parse_expr(text, probes, sink))?;

@@ -38,7 +38,7 @@ use program::{Edge, EdgeSink, ProgramError};
 #[path = "../../common/owned_debugfs.rs"]
 mod owned_debugfs;
 
-use owned_debugfs::{Dir, File, Ops};
+use owned_debugfs::{read_write, Dir, File, Ops};
 
 module! {
     type: GpioWaveform,
@@ -283,16 +283,6 @@ unsafe impl Send for Board {}
 // SAFETY: `Board` has no methods that use `raw` through a shared reference.
 unsafe impl Sync for Board {}
 
-/// Reads a whole debugfs write into a string.
-fn read_text(reader: &mut UserSliceReader, max: usize) -> Result<KVec<u8>> {
-    if reader.len() > max {
-        return Err(E2BIG);
-    }
-    let mut buf = KVec::new();
-    reader.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
-    Ok(buf)
-}
-
 fn as_str(buf: &[u8]) -> Result<&str> {
     core::str::from_utf8(buf).map_err(|_| EINVAL)
 }
@@ -310,12 +300,12 @@ fn program_show(p: &Arc<Player>, f: &mut core::fmt::Formatter<'_>) -> core::fmt:
 }
 
 fn program_store(p: &Arc<Player>, reader: &mut UserSliceReader) -> Result {
-    let buf = read_text(reader, MAX_PROGRAM_TEXT)?;
+    let buf = read_write(reader, MAX_PROGRAM_TEXT)?;
     p.load(as_str(&buf)?)
 }
 
 fn play_store(p: &Arc<Player>, reader: &mut UserSliceReader) -> Result {
-    let buf = read_text(reader, 32)?;
+    let buf = read_write(reader, 32)?;
     let text = as_str(&buf)?.trim();
     let start = if text == "stop" {
         None
