@@ -14,15 +14,12 @@ say "the test chip plays: I2C at $bus Hz: $payload"
 write_file $W/program "i2c rate=$bus $payload"
 n=$((rate / bus * 120 + 2000))
 say "\$ gpio-la capture -i i2c -c 1 -s $rate -n $n -t 1H+2F --vcd -o /out/capture.sr"
-tries=0
-while :; do
-	tries=$((tries + 1))
+attempt_demo() {
 	write_file $W/play 1500000000
-	ok=0
-	gpio-la capture -i i2c -c 1 -s $rate -n $n -t 1H+2F --timeout-ms 10000 --vcd -o /out/capture.sr >/dev/null 2>/tmp/err && ok=1
-	[ $ok = 1 ] && stalled /out/capture.json && [ $tries -lt 3 ] || break
-	write_file $W/play stop
-done
+	gpio-la capture -i i2c -c 1 -s $rate -n $n -t 1H+2F --timeout-ms 10000 --vcd -o /out/capture.sr >/dev/null 2>/tmp/err
+}
+ok=0
+retake /out/capture.json attempt_demo && ok=1
 sed 's/^/@@INFO   /' /tmp/err
 if [ $ok = 1 ]; then e2e_pass demo_capture; else e2e_fail demo_capture "gpio-la failed"; fi
 echo "$payload" > /out/played.txt

@@ -31,18 +31,14 @@ i2c_case() {
 	write_file $dir/buf_size $samples
 	write_file $dir/pretrigger_percent 10
 	write_file $dir/trigger_timeout_ms 10000
-	# START a second from now: the pre-trigger ring is full by then. Up to three tries if emulation stalls (the
-	# trigger is one-shot, so it is armed for each).
-	tries=0
-	while :; do
-		tries=$((tries + 1))
+	# START a second from now: the pre-trigger ring is full by then. The trigger is one-shot, so each attempt
+	# arms it.
+	attempt_i2c() {
 		write_file $dir/trigger_expr "$((scl + 1))H+$((sda + 1))F"
 		write_file $W/play 1000000000
-		out=$(capture_on_cpu1 $dir 2>&1) || break
-		stalled $dir/stats && [ $tries -lt 3 ] || break
-		write_file $W/play stop
-	done
-	if [ -z "$out" ] && [ -f $dir/stats ]; then
+		capture_on_cpu1 $dir > /tmp/capture.err 2>&1
+	}
+	if retake $dir/stats attempt_i2c; then
 		e2e_pass "${name}_capture"
 		mkdir -p /out/decode/$name
 		cat $dir/sample_data > /out/decode/$name/sample_data
@@ -51,7 +47,7 @@ i2c_case() {
 		echo "expect=$*" >> /out/decode/$name/check
 		expect_eq "${name}_trigger_index" "$(grep trigger_sample $dir/stats)" "trigger_sample=$((samples / 10))"
 	else
-		e2e_fail "${name}_capture" "$out"
+		e2e_fail "${name}_capture" "$(cat /tmp/capture.err)"
 	fi
 	write_file $W/play stop
 	write_file $dir/pretrigger_percent 0
@@ -65,17 +61,12 @@ write_file $I/pretrigger_percent 50
 write_file $I/buf_size $((samples * 2))
 write_file $W/program "i2c rate=$bus write 0x50 de ad be ef"
 # START once the ring (half the buffer) has surely filled: its fill time, doubled, plus a second.
-tries=0
-while :; do
-	tries=$((tries + 1))
+attempt_pretrigger() {
 	write_file $I/trigger_expr "1H+2F"
 	write_file $W/play $(( (samples * 1000 / rate * 2 + 1000) * 1000000 ))
-	ok=0
-	capture_on_cpu1 $I && ok=1
-	[ $ok = 1 ] && stalled $I/stats && [ $tries -lt 3 ] || break
-	write_file $W/play stop
-done
-if [ $ok = 1 ]; then
+	capture_on_cpu1 $I
+}
+if retake $I/stats attempt_pretrigger; then
 	ts=$(sed -n 's/trigger_sample=//p' $I/stats)
 	half=$(( $(cat $I/buf_size) / 2 ))
 	expect_eq la_pretrigger_index "$ts" "$half"

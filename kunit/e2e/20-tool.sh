@@ -12,17 +12,12 @@ pick_rates $LA/i2c
 irq_before=$(cat /proc/irq/default_smp_affinity)
 
 write_file $W/program "i2c rate=$bus write 0x50 de ad be ef"
-tries=0
-while :; do
-	tries=$((tries + 1))
+attempt_tool() {
 	write_file $W/play 1500000000
-	ok=0
 	gpio-la capture -i i2c -c 1 -s $rate -n $((rate / bus * 80 + 2000)) -t 1H+2F --timeout-ms 10000 --vcd \
-		-o /out/decode/tool_sr/capture.sr > /tmp/tool.out 2> /tmp/tool.err && ok=1
-	[ $ok = 1 ] && stalled /out/decode/tool_sr/capture.json && [ $tries -lt 3 ] || break
-	write_file $W/play stop
-done
-if [ $ok = 1 ]; then
+		-o /out/decode/tool_sr/capture.sr > /tmp/tool.out 2> /tmp/tool.err
+}
+if retake /out/decode/tool_sr/capture.json attempt_tool; then
 	e2e_pass tool_capture
 	printf 'format=sr\nfile=capture.sr\nscl=SCL\nsda=SDA\nexpect=write 0x50 de ad be ef\n' > /out/decode/tool_sr/check
 	expect tool_vcd_written test -s /out/decode/tool_sr/capture.vcd

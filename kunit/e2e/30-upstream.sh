@@ -15,6 +15,25 @@ expect up_board_device_bound test -d $B
 expect_eq up_board_meta "$(cat $B/meta_data)" "$(printf 'probe01=D0\nprobe02=D1')"
 pick_rates $B
 
+# attempt_script: one capture with upstream's script into /out/decode/$name; sets $f to the .sr it wrote.
+attempt_script() {
+	rm -rf /out/decode/$name
+	mkdir -p /out/decode/$name
+	write_file $W/program "i2c rate=$bus write 0x11 00 ; write 0x50 de ad be ef"
+	# Upstream's trigger is a sequence of levels: (both high, then SCL high and SDA low) also matches a 1 bit
+	# followed by a 0 bit. So the transfer starts only once the script has launched its background capture
+	# (plus two seconds for its calibration), on an idle bus. The trigger state is sample 0 with upstream's
+	# trigger, so a decoder never sees the first START: it decodes from the repeated START on, which is what
+	# the host expects.
+	gpio-sloppy-logic-analyzer.sh -i gpio-sloppy-logic-analyzer.0 -c 1 -s $rate -n $((rate / bus * 100 + 2000)) \
+		-t 1H+2F -o /out/decode/$name > /tmp/script.out 2>&1 || return 1
+	write_file $W/play 2000000000
+	f=$(wait_for_sr /out/decode/$name)
+	rc=$?
+	write_file $W/play stop
+	return $rc
+}
+
 # wait_for_sr DIR: upstream's script returns at once and captures in the background; wait for its file.
 wait_for_sr() {
 	i=0
@@ -29,28 +48,8 @@ wait_for_sr() {
 
 run_script_case() {
 	name=$1
-	tries=0
-	while :; do
-		tries=$((tries + 1))
-		rm -rf /out/decode/$name
-		mkdir -p /out/decode/$name
-		# The trigger state is sample 0 with upstream's trigger, so a decoder never sees the first START: it
-		# decodes from the repeated START on, which is what the host expects.
-		write_file $W/program "i2c rate=$bus write 0x11 00 ; write 0x50 de ad be ef"
-		ok=0
-		# Upstream's trigger is a sequence of levels: (both high, then SCL high and SDA low) also matches a 1 bit
-		# followed by a 0 bit. So the transfer starts only once the script has launched its background capture
-		# (plus two seconds for its calibration), on an idle bus.
-		if gpio-sloppy-logic-analyzer.sh -i gpio-sloppy-logic-analyzer.0 -c 1 -s $rate -n $((rate / bus * 100 + 2000)) \
-			-t 1H+2F -o /out/decode/$name > /tmp/script.out 2>&1; then
-			write_file $W/play 2000000000
-			f=$(wait_for_sr /out/decode/$name) && ok=1
-		fi
-		write_file $W/play stop
-		# Only the Rust driver reports its gaps; the C driver's captures are taken once.
-		[ $ok = 1 ] && [ -f $B/stats ] && stalled $B/stats && [ $tries -lt 3 ] || break
-	done
-	if [ $ok = 1 ]; then
+	# Only the Rust driver reports its gaps ($B/stats); the C driver's capture is taken once.
+	if retake $B/stats attempt_script; then
 		e2e_pass "${name}_capture"
 		printf 'format=sr\nfile=%s\nscl=D0\nsda=D1\nexpect=write 0x50 de ad be ef\n' "$(basename "$f")" > /out/decode/$name/check
 	else

@@ -21,11 +21,27 @@ pick_rates() {
 # had a gap between two samples longer than half an I2C bit: the emulated CPU was descheduled long enough to lose
 # a level, so the trace cannot decode exactly. The analyzer reports it; the tests then take the capture again.
 stalled() {
-	gap=$(sed -n 's/.*interval_ns_max[=": ]*\([0-9]*\).*/\1/p' "$1" | head -1)
+	gap=$(sed -n 's/.*interval_ns_max[=": ]*\([0-9]*\).*/\1/p' "$1" 2>/dev/null | head -1)
 	half_bit_ns=$((500000000 / bus))
 	if [ -n "$gap" ] && [ "$gap" -gt "$half_bit_ns" ]; then
 		echo "@@INFO emulation stalled the sampler for $((gap / 1000000)) ms (more than half a bit): capturing again"
 		return 0
 	fi
 	return 1
+}
+
+# retake STATS_FILE CMD...: runs CMD (one attempt: arm the waveform, capture); while CMD succeeds but the capture
+# it left stats for stalled (see stalled), stops the waveform and runs CMD again, three attempts in all. Returns
+# CMD's status. A driver without stats (upstream's) gets one attempt.
+retake() {
+	stats=$1
+	shift
+	attempt=1
+	while :; do
+		"$@"
+		rc=$?
+		[ $rc = 0 ] && [ $attempt -lt 3 ] && stalled "$stats" || return $rc
+		echo -n stop > /sys/kernel/debug/gpio-waveform/play
+		attempt=$((attempt + 1))
+	done
 }
