@@ -41,7 +41,7 @@ bench:
 
 clippy:
 	@CLIPPY=1 scripts/build-modules.sh
-	@cd tools && cargo clippy --workspace --all-targets -- -D warnings && cargo fmt --all --check
+	@cd tools && env -u RUSTC cargo clippy --workspace --all-targets -- -D warnings && env -u RUSTC cargo fmt --all --check
 
 clean:
 	@if [ -n "$(KDIR)" ] || [ -d .tmp_versions ] || ls drivers/*/*/*.o >/dev/null 2>&1; then \

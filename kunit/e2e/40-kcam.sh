@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # KCAM with vcam through kcamctl: enumeration, one list programming exposure and gain, TEST_ONLY, rejections that
-# name the op and run nothing, dependency cancellation, parameter transfer, reset, unloading with an open file.
+# name the op and run nothing, dependency cancellation, parameter transfer, streaming, asynchronous lists and
+# fences, limits, file isolation, every injected fault, reset, surprise removal, unloading with an open file.
 J=/tmp/kcam
 mkdir -p $J
 expect kcam_device test -c /dev/kcam0
@@ -100,9 +101,74 @@ fi
 expect kcam_after_fuzz_reset kcamctl reset
 expect_eq kcam_after_fuzz_works "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8
 
+# Asynchronous lists, out-fences (sync_file), WAIT_FENCE on sw_sync and on kcam's own fences, the per-file
+# pending limit, isolation of files, cancellation by close and by reset: scenarios of several files and threads.
+for c in async-order out-fence wait-fence fence-chain pending-limit isolation close-cancels reset-cancels hang; do
+	expect kcam_check_$c kcamctl check $c
+done
+
+# New exposure while streaming is latched at the next frame: STATUS.BUSY until then, so a list polls for it.
+echo '[{"op":"write","entity":"vcam-sensor","reg":"CTRL","value":1},
+      {"op":"wait_event","entity":"vcam-sensor","event":0,"timeout_ns":2000000000},
+      {"op":"write","entity":"vcam-sensor","reg":"EXPOSURE","value":700},
+      {"op":"read","entity":"vcam-sensor","reg":"STATUS"},
+      {"op":"poll","entity":"vcam-sensor","reg":"STATUS","mask":1,"value":0,"timeout_ns":2000000000},
+      {"op":"write","entity":"vcam-sensor","reg":"CTRL","value":0}]' > $J/latch.json
+out=$(kcamctl run $J/latch.json 2>&1)
+expect_eq kcam_busy_while_settling "$(echo "$out" | sed -n 4p)" "3 read result 0x1 ok"
+expect_eq kcam_busy_clears_at_frame "$(echo "$out" | sed -n 5p)" "4 poll result 0x0 ok"
+
+# Injected faults, each with its documented error, and reset clears them.
+kcamctl reset
+kcamctl faults fail_nth=2
+out=$(kcamctl run $J/expo.json 2>&1)
+expect_eq kcam_fault_fail_nth_first_ok "$(echo "$out" | sed -n 1p)" "0 write result 0x1f4 ok"
+expect_eq kcam_fault_fail_nth_eio "$(echo "$out" | sed -n 2p)" "1 write result 0x0 Input/output error (os error 5)"
+expect_eq kcam_fault_fail_nth_once "$(echo "$out" | sed -n 3p)" "2 read result 0x1f4 ok"
+
+echo '[{"op":"poll","entity":"vcam-sensor","reg":"STATUS","mask":1,"value":0,"timeout_ns":20000000}]' > $J/busy.json
+kcamctl faults stuck_busy=1
+expect_eq kcam_fault_stuck_busy "$(kcamctl run $J/busy.json 2>/dev/null | head -1)" "0 poll result 0x0 Connection timed out (os error 110)"
+kcamctl reset
+expect_eq kcam_reset_clears_stuck_busy "$(kcamctl run $J/busy.json 2>&1 | head -1)" "0 poll result 0x0 ok"
+
+# Lost interrupts: frames still start, but FRAME_END never comes, so its waiter times out.
+kcamctl faults lose_events=1000
+echo '[{"op":"write","entity":"vcam-sensor","reg":"CTRL","value":1},
+      {"op":"wait_event","entity":"vcam-sensor","event":1,"timeout_ns":300000000},
+      {"op":"wait_event","entity":"vcam-sensor","event":0,"timeout_ns":2000000000},
+      {"op":"write","entity":"vcam-sensor","reg":"CTRL","value":0}]' > $J/lost.json
+out=$(kcamctl run $J/lost.json 2>&1)
+expect_eq kcam_fault_lost_event_times_out "$(echo "$out" | sed -n 2p)" "1 wait_event result 0x0 Connection timed out (os error 110)"
+expect_eq kcam_fault_lost_event_starts_come "$(echo "$out" | sed -n 3p)" "2 wait_event result 0x0 ok"
+kcamctl reset
+
+# A slow device: 4 reads at 100 ms each take at least 0.4 s (a lower bound of the injected delay, not a speed).
+kcamctl faults slow_us=100000
+echo '[{"op":"read","entity":1,"reg":0},{"op":"read","entity":1,"reg":0},{"op":"read","entity":1,"reg":0},
+      {"op":"read","entity":1,"reg":0}]' > $J/slow.json
+t0=$(cut -d' ' -f1 /proc/uptime)
+expect kcam_fault_slow_runs kcamctl run $J/slow.json
+t1=$(cut -d' ' -f1 /proc/uptime)
+expect kcam_fault_slow_takes_its_time awk -v a=$t0 -v b=$t1 'BEGIN { exit !(b - a >= 0.39) }'
+kcamctl reset
+expect_eq kcam_faults_cleared_by_reset "$(kcamctl faults | tr '\n' ' ')" \
+	"fail_nth=0 stuck_busy=0 lose_events=0 slow_us=0 hang=0 removed=0 "
+expect_err kcam_faults_bad_key "Invalid argument" kcamctl faults bogus=1
+expect_err kcam_faults_bad_value "Invalid argument" kcamctl faults hang=2
+expect_err kcam_faults_no_undo_removal "Invalid argument" kcamctl faults remove=0
+
 # Unloading with the device open is refused; once closed it unloads and loads again.
 exec 8<> /dev/kcam0
 expect_err kcam_rmmod_refused_while_open "can't unload" rmmod kcam
 exec 8<&-
 expect kcam_rmmod rmmod kcam
 expect kcam_reload insmod /modules/kcam.ko
+
+# Surprise removal: a blocked list and its submitter get ENODEV, later ioctls and opens ENODEV; closing works and
+# the module unloads; a reload brings the camera back.
+expect kcam_check_removal kcamctl check removal
+expect_err kcam_removed_ioctl "No such device" kcamctl list
+expect kcam_rmmod_after_removal rmmod kcam
+expect kcam_reload_after_removal insmod /modules/kcam.ko
+expect_eq kcam_back_after_reload "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8

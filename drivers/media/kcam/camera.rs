@@ -12,7 +12,11 @@ use crate::{
         validate::{self, EntityInfo, Limits, RegInfo, Topology},
     },
 };
-use kernel::sync::Arc;
+use crate::{fence::Fence, fence::FenceStatus, waker::Sleep, waker::Waker};
+use kernel::sync::{
+    atomic::{Atomic, Relaxed},
+    Arc,
+};
 use kernel::{prelude::*, time::delay::fsleep, time::Delta, uaccess::UserPtr, uaccess::UserSlice};
 
 /// One register of an entity.
@@ -38,14 +42,57 @@ pub(crate) struct EntitySpec {
     pub(crate) events: u32,
 }
 
-/// Register access supplied by a camera driver.
+/// What a running list answers to: cancellation (reset, removal, close, a signal to a synchronous submitter) and
+/// the in-fences of its `WAIT_FENCE` operations.
+pub(crate) struct RunCtx<'a> {
+    pub(crate) waker: &'a Arc<Waker>,
+    /// 0, or the negative errno the list is cancelled with; changes are followed by a kick of `waker`.
+    pub(crate) cancel: &'a Atomic<i32>,
+    /// `(op index, fence)` of the list's `WAIT_FENCE` operations, in op order.
+    pub(crate) fences: &'a [(u32, Fence)],
+}
+
+impl RunCtx<'_> {
+    /// `Err` once the list is cancelled.
+    pub(crate) fn check(&self) -> Result {
+        match self.cancel.load(Relaxed) {
+            0 => Ok(()),
+            e => Err(Error::from_errno(e)),
+        }
+    }
+
+    /// For waits: `Some(Err)` once cancelled.
+    pub(crate) fn cancelled<T>(&self) -> Option<Result<T>> {
+        self.check().err().map(Err)
+    }
+
+    /// Sleeps `ns`, in slices of at most [`CANCEL_SLICE_US`] so that cancellation is noticed quickly.
+    pub(crate) fn sleep(&self, ns: u64) -> Result {
+        let mut left_us = ns.div_ceil(1000);
+        while left_us > 0 {
+            self.check()?;
+            let slice = left_us.min(CANCEL_SLICE_US);
+            // CAST: at most CANCEL_SLICE_US.
+            fsleep(Delta::from_micros(slice as i64));
+            left_us -= slice;
+        }
+        self.check()
+    }
+}
+
+/// Longest uninterrupted sleep of a `DELAY` or between `POLL` reads.
+const CANCEL_SLICE_US: u64 = 1000;
+
+/// Register access supplied by a camera driver. Accessors that can block (a slow or hung device) return the
+/// cancellation error of `cx` once it is set.
 pub(crate) trait Backend: Send + Sync {
     /// Reads register `reg` of entity `idx` (index into the camera's entity list).
-    fn read(&self, idx: usize, reg: u32) -> Result<u64>;
-    /// Writes `value` (already masked to the writable bits, the others kept) to register `reg` of entity `idx`.
-    fn write(&self, idx: usize, reg: u32, value: u64) -> Result;
+    fn read(&self, cx: &RunCtx<'_>, idx: usize, reg: u32) -> Result<u64>;
+    /// Sets the bits of `mask` in register `reg` of entity `idx` to those of `value`, keeping the other bits
+    /// (a read-modify-write for memory-like registers, a shadow for write-only ones); returns the new value.
+    fn update(&self, cx: &RunCtx<'_>, idx: usize, reg: u32, mask: u64, value: u64) -> Result<u64>;
     /// Takes a parameter buffer for entity `idx`.
-    fn xfer_param(&self, idx: usize, data: &[u8]) -> Result;
+    fn xfer_param(&self, cx: &RunCtx<'_>, idx: usize, data: &[u8]) -> Result;
 }
 
 /// A camera: its topology, limits and backend.
@@ -54,6 +101,7 @@ pub(crate) struct Camera<B: Backend> {
     pub(crate) limits: Limits,
     pub(crate) backend: B,
     pub(crate) events: Arc<EventHub>,
+    pub(crate) waker: Arc<Waker>,
 }
 
 impl<B: Backend> Topology for Camera<B> {
@@ -77,9 +125,9 @@ impl<B: Backend> Topology for Camera<B> {
     }
 }
 
-/// Timeouts are capped so a list cannot hold a file for long; `POLL` re-reads at this interval.
-const POLL_INTERVAL_US: i64 = 100;
-/// Longest `DELAY` or wait of one operation.
+/// `POLL` re-reads at this interval.
+const POLL_INTERVAL_NS: u64 = 100_000;
+/// Longest `DELAY` or wait of one operation, so that a list cannot hold the camera for long.
 pub(crate) const MAX_WAIT_NS: u64 = 5_000_000_000;
 
 impl<B: Backend> Camera<B> {
@@ -92,14 +140,6 @@ impl<B: Backend> Camera<B> {
         for (i, op) in ops.iter().enumerate() {
             // CAST: `ops.len()` <= `max_ops`, a u32.
             validate::check_op(i as u32, op, self, &self.limits)?;
-            if Opcode::from_raw(op.opcode) == Some(Opcode::WaitFence) {
-                // Not implemented yet: refuse rather than pretend.
-                return Err(validate::Rejection {
-                    index: i as u32,
-                    reason: uapi::Reason::BadOpcode,
-                    errno: EOPNOTSUPP.to_errno().abs(),
-                });
-            }
             if op.timeout_ns > MAX_WAIT_NS {
                 return Err(validate::Rejection {
                     index: i as u32,
@@ -112,18 +152,22 @@ impl<B: Backend> Camera<B> {
     }
 
     /// Runs a validated list in order, writing each operation's `result` and `status`. An operation whose
-    /// dependency did not succeed is not run (`-ECANCELED`). Returns the index of the first failed operation.
-    pub(crate) fn run(&self, ops: &mut [Op]) -> Option<usize> {
+    /// dependency did not succeed, or that comes after the list was cancelled, is not run (`-ECANCELED`); the
+    /// operation running when the list is cancelled gets the cancellation's error. Returns the index of the first
+    /// failed operation.
+    pub(crate) fn run(&self, cx: &RunCtx<'_>, ops: &mut [Op]) -> Option<usize> {
         let mut first_failed = None;
         for i in 0..ops.len() {
             let op = ops[i];
-            let status =
-                if validate::cancelled(&op, |j| ops.get(j as usize).is_some_and(|o| o.status == 0))
-                {
-                    Err(ECANCELED)
-                } else {
-                    self.run_one(&op).map(|result| ops[i].result = result)
-                };
+            let skip = cx.check().is_err()
+                || validate::cancelled(&op, |j| ops.get(j as usize).is_some_and(|o| o.status == 0));
+            let status = if skip {
+                Err(ECANCELED)
+            } else {
+                // CAST: `i` < `count`, a u32.
+                self.run_one(cx, i as u32, &op)
+                    .map(|result| ops[i].result = result)
+            };
             ops[i].status = status.err().map_or(0, |e| e.to_errno());
             if ops[i].status != 0 && first_failed.is_none() {
                 first_failed = Some(i);
@@ -132,11 +176,11 @@ impl<B: Backend> Camera<B> {
         first_failed
     }
 
-    fn run_one(&self, op: &Op) -> Result<u64> {
+    fn run_one(&self, cx: &RunCtx<'_>, index: u32, op: &Op) -> Result<u64> {
         let opcode = Opcode::from_raw(op.opcode).ok_or(EINVAL)?;
         match opcode {
             Opcode::Nop | Opcode::WaitOp => Ok(0),
-            Opcode::Read => self.backend.read(self.index_of(op.entity_id)?, op.reg),
+            Opcode::Read => self.backend.read(cx, self.index_of(op.entity_id)?, op.reg),
             Opcode::Write | Opcode::Update => {
                 let idx = self.index_of(op.entity_id)?;
                 let spec = self.entities[idx].regs.get(op.reg as usize).ok_or(ENOENT)?;
@@ -146,16 +190,13 @@ impl<B: Backend> Camera<B> {
                 } else {
                     op.mask
                 };
-                let old = self.backend.read(idx, op.reg).unwrap_or(spec.reset);
-                let new = (old & !mask) | (op.value & mask);
-                self.backend.write(idx, op.reg, new)?;
-                Ok(new)
+                self.backend.update(cx, idx, op.reg, mask, op.value)
             }
             Opcode::Poll => {
                 let idx = self.index_of(op.entity_id)?;
                 let start = kernel::time::Instant::<kernel::time::Monotonic>::now();
                 loop {
-                    let v = self.backend.read(idx, op.reg)?;
+                    let v = self.backend.read(cx, idx, op.reg)?;
                     if v & op.mask == op.value {
                         return Ok(v);
                     }
@@ -163,7 +204,7 @@ impl<B: Backend> Camera<B> {
                     if start.elapsed().as_nanos() >= op.timeout_ns as i64 {
                         return Err(ETIMEDOUT);
                     }
-                    fsleep(Delta::from_micros(POLL_INTERVAL_US));
+                    cx.sleep(POLL_INTERVAL_NS)?;
                 }
             }
             Opcode::XferParam => {
@@ -172,19 +213,33 @@ impl<B: Backend> Camera<B> {
                 let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
                 let ptr = UserPtr::from_addr(usize::try_from(op.param_ptr).map_err(|_| EFAULT)?);
                 UserSlice::new(ptr, len).reader().read_slice(&mut buf)?;
-                self.backend.xfer_param(idx, &buf)?;
+                self.backend.xfer_param(cx, idx, &buf)?;
                 Ok(u64::from(op.param_len))
             }
-            Opcode::Delay => {
-                fsleep(Delta::from_nanos(op.timeout_ns as i64));
-                Ok(0)
-            }
+            Opcode::Delay => cx.sleep(op.timeout_ns).map(|()| 0),
             Opcode::WaitEvent => {
                 self.events
-                    .wait(self.index_of(op.entity_id)?, op.event, op.timeout_ns)?;
+                    .wait(cx, self.index_of(op.entity_id)?, op.event, op.timeout_ns)?;
                 Ok(0)
             }
-            Opcode::WaitFence => Err(EOPNOTSUPP),
+            Opcode::WaitFence => {
+                let fence = cx
+                    .fences
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, f)| f)
+                    .ok_or(EBADF)?;
+                let _watch = fence.watch(cx.waker)?;
+                self.waker
+                    .wait_until(Sleep::Interruptible(op.timeout_ns), || {
+                        cx.cancelled().or(match fence.status() {
+                            FenceStatus::Pending => None,
+                            FenceStatus::Signalled => Some(Ok(0)),
+                            // The op fails as the work it waited for did.
+                            FenceStatus::Failed(e) => Some(Err(e)),
+                        })
+                    })
+            }
         }
     }
 }

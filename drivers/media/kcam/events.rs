@@ -7,12 +7,15 @@
 //! as a jump. A file's queue holds at most [`QUEUE_LEN`] events; on overflow the oldest goes and `dropped`
 //! counts it (reported with the next dequeued event), never silently.
 
-use crate::shared::uapi::{Event, EVENT_COUNT};
+use crate::{
+    camera::RunCtx,
+    shared::uapi::{Event, EVENT_COUNT},
+    waker::{Sleep, Waker},
+};
 use kernel::{
-    new_condvar, new_mutex,
+    new_mutex,
     prelude::*,
-    sync::{Arc, CondVar, CondVarTimeoutResult, Mutex},
-    time::msecs_to_jiffies,
+    sync::{Arc, Mutex},
 };
 
 /// Events a file can have queued.
@@ -44,9 +47,8 @@ struct HubInner {
 pub(crate) struct EventHub {
     #[pin]
     inner: Mutex<HubInner>,
-    /// Notified on every event, for `WAIT_EVENT`.
-    #[pin]
-    emitted: CondVar,
+    /// Kicked on every event, for `WAIT_EVENT`.
+    waker: Arc<Waker>,
 }
 
 fn bit(idx: usize, event: u32) -> Result<u64> {
@@ -70,12 +72,12 @@ fn now_ns() -> u64 {
 
 impl EventHub {
     /// A hub for a camera of `entities` entities.
-    pub(crate) fn new(entities: usize) -> Result<Arc<Self>> {
+    pub(crate) fn new(entities: usize, waker: Arc<Waker>) -> Result<Arc<Self>> {
         let seq = KVec::from_elem([0u64; EVENT_COUNT as usize], entities, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 inner <- new_mutex!(HubInner { seq, files: KVec::new() }, "EventHub::inner"),
-                emitted <- new_condvar!("EventHub::emitted"),
+                waker,
             }),
             GFP_KERNEL,
         )
@@ -146,35 +148,29 @@ impl EventHub {
             let _ = q.events.push(ev, GFP_KERNEL);
         }
         drop(inner);
-        self.emitted.notify_all();
+        self.waker.kick();
     }
 
-    /// Waits for the next `event` of entity `idx`, at most `timeout_ns`.
-    pub(crate) fn wait(&self, idx: usize, event: u32, timeout_ns: u64) -> Result {
-        let mut inner = self.inner.lock();
-        let start = *inner
+    fn next_seq(&self, idx: usize, event: u32) -> Result<u64> {
+        self.inner
+            .lock()
             .seq
             .get(idx)
             .and_then(|s| s.get(event as usize))
-            .ok_or(EINVAL)?;
-        let ms = u32::try_from(timeout_ns.div_ceil(1_000_000)).unwrap_or(u32::MAX);
-        let mut left = msecs_to_jiffies(ms);
-        loop {
-            if inner
-                .seq
-                .get(idx)
-                .and_then(|s| s.get(event as usize))
-                .is_some_and(|s| *s > start)
-            {
-                return Ok(());
-            }
-            match self.emitted.wait_interruptible_timeout(&mut inner, left) {
-                CondVarTimeoutResult::Timeout => return Err(ETIMEDOUT),
-                // A per-op status goes to userspace as is: EINTR, not the kernel-internal ERESTARTSYS.
-                CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
-                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-            }
-        }
+            .copied()
+            .ok_or(EINVAL)
+    }
+
+    /// Waits for the next `event` of entity `idx`, at most `timeout_ns`, unless the list is cancelled.
+    pub(crate) fn wait(&self, cx: &RunCtx<'_>, idx: usize, event: u32, timeout_ns: u64) -> Result {
+        let start = self.next_seq(idx, event)?;
+        self.waker.wait_until(Sleep::Interruptible(timeout_ns), || {
+            cx.cancelled().or_else(|| match self.next_seq(idx, event) {
+                Ok(s) if s > start => Some(Ok(())),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+        })
     }
 }
 

@@ -4,26 +4,38 @@
 //!
 //! `/dev/kcam0` (mode 0600, root: grant access with a udev rule) speaks the uAPI of
 //! `include/uapi/linux/kcam.h`: `KCAM_IOC_QUERY_CAPS`, `KCAM_IOC_ENUM_ENTITY`, `KCAM_IOC_ENUM_REG`,
-//! `KCAM_IOC_SUBMIT` (synchronous, or `TEST_ONLY`), `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT` and
-//! `KCAM_IOC_RESET`. A submitted list is validated whole before anything runs; lists of all open files run one
-//! at a time, in submission order. Each file has its own event subscriptions and queue.
+//! `KCAM_IOC_SUBMIT` (synchronous, `TEST_ONLY`, or `ASYNC` with an optional sync_file out-fence),
+//! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT` and `KCAM_IOC_RESET`.
 //!
-//! Not implemented yet, and refused rather than faked: asynchronous submission and fences (`EOPNOTSUPP` for
-//! `KCAM_SUBMIT_ASYNC`, `KCAM_IOC_WAIT`: `ENOTTY`), `WAIT_FENCE` (`EOPNOTSUPP`) and fault injection.
+//! A submitted list is validated whole before anything runs. Lists of all open files run one at a time, in
+//! submission order (see `sched.rs`). Each file has its own event subscriptions and queue, and its own
+//! asynchronous submissions: another file can neither wait for them nor see their results. Closing a file
+//! cancels its queued and running lists and waits for the running one to stop.
+//!
+//! vcam's faults are injected through `/sys/kernel/debug/vcam/faults` (see `vcam.rs`); `remove=1` there is a
+//! surprise removal: running and queued lists end with `-ENODEV`, and every ioctl but close fails with `-ENODEV`.
 
 use kernel::{
+    bindings,
     fs::File,
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, Mutex,
+    },
     transmute::{AsBytes, FromBytes},
-    uaccess::{UserPtr, UserSlice},
+    uaccess::{UserPtr, UserSlice, UserSliceReader},
+    workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
 
 mod camera;
 mod events;
+mod fence;
+mod sched;
 mod vcam;
+mod waker;
 
 /// The uAPI and the validator, shared with the host crate `tools/kcam` (which tests them against the C header).
 #[allow(unreachable_pub, dead_code, missing_docs)]
@@ -33,14 +45,22 @@ mod uapi;
 #[path = "shared/validate.rs"]
 mod validate;
 
+#[allow(dead_code)]
+#[path = "../../common/owned_debugfs.rs"]
+mod owned_debugfs;
+
 mod shared {
     pub(crate) use super::{uapi, validate};
 }
 
-use camera::Camera;
+use camera::{Camera, RunCtx};
 use events::{EventHub, FileEvents};
-use uapi::{Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit};
+use fence::Fence;
+use owned_debugfs::{read_write, Dir, Ops};
+use sched::{Job, JobData, Queue};
+use uapi::{Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait};
 use vcam::Vcam;
+use waker::Waker;
 
 // The uAPI structs are `repr(C)` integers and integer arrays with explicit padding (the invariant of
 // `shared/uapi.rs`): every bit pattern is valid, and none has padding bytes or pointers.
@@ -65,6 +85,10 @@ unsafe impl FromBytes for Submit {}
 // SAFETY: See above.
 unsafe impl AsBytes for Submit {}
 // SAFETY: See above.
+unsafe impl FromBytes for Wait {}
+// SAFETY: See above.
+unsafe impl AsBytes for Wait {}
+// SAFETY: See above.
 unsafe impl FromBytes for Reset {}
 // SAFETY: See above.
 unsafe impl FromBytes for EventSub {}
@@ -85,19 +109,40 @@ module! {
     },
 }
 
-/// Most operations in one submission.
+/// Most operations in one submission (more: `E2BIG`).
 const MAX_OPS: u32 = 256;
-/// Longest parameter buffer.
+/// Longest parameter buffer (more: `E2BIG`).
 const MAX_PARAM_BYTES: u32 = 64 * 1024;
+/// Asynchronous submissions of one file not yet reaped by `KCAM_IOC_WAIT` (more: `EBUSY`).
+const MAX_PENDING: usize = 16;
 
-/// A camera device: the camera and the lock that runs lists one at a time.
+/// A camera device: the camera, its submission queue and the worker that runs it.
 #[pin_data]
 struct KcamDevice {
     camera: Camera<Arc<Vcam>>,
     vcam: Arc<Vcam>,
-    /// Held while a list runs; counts submissions (their sequence numbers).
     #[pin]
-    exec: Mutex<u64>,
+    queue: Mutex<Queue>,
+    /// Held while a list runs or the camera resets.
+    #[pin]
+    exec: Mutex<()>,
+    /// The timeline of this camera's out-fences.
+    fence_context: u64,
+    next_file_id: Atomic<u64>,
+    #[pin]
+    work: Work<KcamDevice>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for KcamDevice { self.work }
+}
+
+impl WorkItem for KcamDevice {
+    type Pointer = Arc<KcamDevice>;
+
+    fn run(this: Arc<KcamDevice>) {
+        this.drain();
+    }
 }
 
 kernel::sync::global_lock! {
@@ -111,7 +156,44 @@ fn copy_name(dst: &mut [u8; uapi::NAME_LEN], src: &CStr) {
     dst[..n].copy_from_slice(&b[..n]);
 }
 
+fn reject(s: &mut Submit, r: validate::Rejection) -> Error {
+    s.error_idx = r.index;
+    s.error_reason = r.reason as u32;
+    Error::from_errno(-r.errno)
+}
+
 impl KcamDevice {
+    fn new(
+        vcam: Arc<Vcam>,
+        events: Arc<EventHub>,
+        waker: Arc<Waker>,
+        limits: validate::Limits,
+    ) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(KcamDevice {
+                camera: Camera { entities: &vcam::ENTITIES, limits, backend: vcam.clone(), events, waker },
+                vcam,
+                queue <- new_mutex!(Queue::new(), "KcamDevice::queue"),
+                exec <- new_mutex!((), "KcamDevice::exec"),
+                fence_context: Fence::new_context(),
+                next_file_id: Atomic::new(1),
+                work <- new_work!("KcamDevice::work"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn waker(&self) -> &Waker {
+        &self.camera.waker
+    }
+
+    fn check_present(&self) -> Result {
+        if self.queue.lock().removed {
+            return Err(ENODEV);
+        }
+        Ok(())
+    }
+
     fn caps(&self) -> Caps {
         Caps {
             api_version: uapi::API_VERSION,
@@ -119,8 +201,8 @@ impl KcamDevice {
             num_entities: self.camera.entities.len() as u32,
             max_ops: MAX_OPS,
             max_param_bytes: MAX_PARAM_BYTES,
-            max_pending: 0,
-            // CAST: a small constant.
+            // CAST: small constants.
+            max_pending: MAX_PENDING as u32,
             max_events: events::QUEUE_LEN as u32,
             ..Caps::default()
         }
@@ -164,24 +246,70 @@ impl KcamDevice {
         Ok(())
     }
 
-    /// `KCAM_IOC_SUBMIT`: validate the whole list, then (unless `TEST_ONLY`) run it and write the results back.
-    fn submit(&self, s: &mut Submit) -> Result {
-        let reserved_zero = s.reserved0 == 0 && s.reserved == [0; 2];
+    /// The worker: runs queued jobs in order until the queue is empty.
+    fn drain(&self) {
+        loop {
+            let job = {
+                let mut q = self.queue.lock();
+                if q.queued.is_empty() {
+                    q.running = None;
+                    return;
+                }
+                match q.queued.remove(0) {
+                    Ok(job) => {
+                        q.running = Some(job.clone());
+                        job
+                    }
+                    Err(_) => return,
+                }
+            };
+            {
+                let _exec = self.exec.lock();
+                let mut data = job.data.lock();
+                let JobData {
+                    ops,
+                    fences,
+                    failed,
+                } = &mut *data;
+                let cx = RunCtx {
+                    waker: &self.camera.waker,
+                    cancel: &job.cancel,
+                    fences,
+                };
+                *failed = self.camera.run(&cx, ops);
+            }
+            job.finish(self.waker());
+        }
+    }
+
+    /// Cancels the queued and running jobs `which` selects with `err`; returns the running one, if selected.
+    fn cancel(&self, which: impl Fn(&Job) -> bool, err: Error) -> Option<Arc<Job>> {
+        let (taken, running) = self.queue.lock().cancel(which, err, self.waker());
+        for job in taken.iter() {
+            job.finish_unrun(self.waker());
+        }
+        running
+    }
+
+    /// `KCAM_IOC_RESET`: cancels every list (`-ECANCELED`), waits for the running one to stop, then puts the
+    /// hardware back to its reset state (clearing injected faults, which is how a hung camera recovers).
+    fn reset(&self) {
+        // The running list's blocked access or wait (a hang too) gives up at once, with ECANCELED.
+        self.cancel(|_| true, ECANCELED);
+        let _exec = self.exec.lock();
+        self.vcam.reset();
+    }
+
+    /// Surprise removal: everything in flight ends with `-ENODEV`, nothing new is accepted.
+    fn remove(&self) {
+        self.queue.lock().removed = true;
+        self.vcam.set_faults(|f| f.removed = true);
+        self.cancel(|_| true, ENODEV);
+    }
+
+    /// Reads the list of a submission and the fences of its `WAIT_FENCE` operations, and validates it.
+    fn read_list(&self, s: &mut Submit) -> Result<JobData> {
         let count = s.count;
-        s.error_idx = count;
-        s.error_reason = uapi::Reason::None as u32;
-        s.out_fence_fd = -1;
-        let reject = |s: &mut Submit, r: validate::Rejection| {
-            s.error_idx = r.index;
-            s.error_reason = r.reason as u32;
-            Error::from_errno(-r.errno)
-        };
-        if let Err(r) = validate::check_submit(s.flags, count, reserved_zero, &self.camera.limits) {
-            return Err(reject(s, r));
-        }
-        if s.flags & uapi::SUBMIT_ASYNC != 0 {
-            return Err(EOPNOTSUPP);
-        }
         let bytes = (count as usize)
             .checked_mul(core::mem::size_of::<Op>())
             .ok_or(E2BIG)?;
@@ -194,36 +322,198 @@ impl KcamDevice {
         if let Err(r) = self.camera.validate(&ops) {
             return Err(reject(s, r));
         }
-        if s.flags & uapi::SUBMIT_TEST_ONLY != 0 {
-            return Ok(());
+        let mut fences = KVec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if uapi::Opcode::from_raw(op.opcode) == Some(uapi::Opcode::WaitFence) {
+                // CAST: `i` < `count`, a u32.
+                let index = i as u32;
+                let fence = Fence::from_fd(op.fence_fd).map_err(|_| {
+                    let r = validate::Rejection {
+                        index,
+                        reason: uapi::Reason::BadFence,
+                        errno: EBADF.to_errno().abs(),
+                    };
+                    reject(s, r)
+                })?;
+                fences.push((index, fence), GFP_KERNEL)?;
+            }
         }
-        let failed = {
-            let mut seq = self.exec.lock();
-            *seq += 1;
-            s.seqno = *seq;
-            self.camera.run(&mut ops)
+        Ok(JobData {
+            ops,
+            fences,
+            failed: None,
+        })
+    }
+
+    /// Queues a job; with `out_fence`, also reserves a sync_file fd for its fence (installed by the caller).
+    fn queue_job(
+        self: &Arc<Self>,
+        owner: u64,
+        ops_ptr: u64,
+        data: JobData,
+        out_fence: bool,
+    ) -> Result<(Arc<Job>, Option<fence::FenceFd>)> {
+        let (job, fd) = {
+            let mut q = self.queue.lock();
+            if q.removed {
+                return Err(ENODEV);
+            }
+            let seqno = q.last_seqno + 1;
+            let (fence, fd) = if out_fence {
+                let f = Fence::new(self.fence_context, seqno)?;
+                let fd = f.export()?;
+                (Some(f), Some(fd))
+            } else {
+                (None, None)
+            };
+            q.queued.reserve(1, GFP_KERNEL)?;
+            // On failure, the fence and its reserved fd go without ever having been seen by anyone.
+            let job = Job::new(seqno, owner, ops_ptr, data, fence)?;
+            // Within the capacity reserved above.
+            let _ = q.queued.push_within_capacity(job.clone());
+            q.last_seqno = seqno;
+            (job, fd)
         };
-        let mut writer = UserSlice::new(ptr, bytes).writer();
-        for op in ops.iter() {
-            writer.write(op)?;
-        }
-        if let Some(i) = failed {
-            // CAST: `i` < `count`, a u32.
-            s.error_idx = i as u32;
-        }
-        Ok(())
+        // Already queued or running: it picks this job up.
+        let _ = workqueue::system_long().enqueue(self.clone());
+        Ok((job, fd))
+    }
+
+    /// Waits for the camera's worker to finish (teardown).
+    fn flush(&self) {
+        // SAFETY: `self.work` is initialised and lives as long as `self`; `Work` wraps a `struct work_struct`.
+        let work = unsafe { Work::raw_get(core::ptr::from_ref(&self.work)) };
+        // SAFETY: `work` is the work item embedded in `self`, valid while `self` is.
+        unsafe { bindings::flush_work(work) };
     }
 }
 
-/// Per-open state: files share the camera, not their event subscriptions and queues.
+/// Per-open state: files share the camera, not their event subscriptions and queues, nor their submissions.
+#[pin_data(PinnedDrop)]
 struct KcamFile {
     dev: Arc<KcamDevice>,
+    id: u64,
     events: Arc<FileEvents>,
+    /// Asynchronous submissions not yet reaped by `KCAM_IOC_WAIT`.
+    #[pin]
+    pending: Mutex<KVec<Arc<Job>>>,
 }
 
-impl Drop for KcamFile {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for KcamFile {
+    fn drop(self: Pin<&mut Self>) {
+        // Closing cancels this file's work and waits for its running list to stop; lists stop at their next op
+        // or wait, so this is short.
+        let id = self.id;
+        if let Some(running) = self.dev.cancel(|j| j.owner == id, ECANCELED) {
+            let _ = running.wait(self.dev.waker(), None);
+        }
         self.dev.camera.events.close(&self.events);
+    }
+}
+
+impl KcamFile {
+    /// `KCAM_IOC_SUBMIT`: validate the whole list, then (unless `TEST_ONLY`) queue it; a synchronous submission
+    /// waits for its results, which are written back to the list.
+    fn submit(&self, s: &mut Submit) -> Result<Option<fence::FenceFd>> {
+        let dev = &self.dev;
+        let reserved_zero = s.reserved0 == 0 && s.reserved == [0; 2];
+        s.error_idx = s.count;
+        s.error_reason = uapi::Reason::None as u32;
+        s.out_fence_fd = -1;
+        s.seqno = 0;
+        if let Err(r) = validate::check_submit(s.flags, s.count, reserved_zero, &dev.camera.limits)
+        {
+            return Err(reject(s, r));
+        }
+        let is_async = s.flags & uapi::SUBMIT_ASYNC != 0;
+        if is_async && self.pending.lock().len() >= MAX_PENDING {
+            return Err(EBUSY);
+        }
+        let data = dev.read_list(s)?;
+        if s.flags & uapi::SUBMIT_TEST_ONLY != 0 {
+            return Ok(None);
+        }
+        if is_async {
+            let mut pending = self.pending.lock();
+            // Checked again under the lock: another thread of this file may have submitted meanwhile.
+            if pending.len() >= MAX_PENDING {
+                return Err(EBUSY);
+            }
+            pending.reserve(1, GFP_KERNEL)?;
+            let (job, fd) = dev.queue_job(
+                self.id,
+                s.ops_ptr,
+                data,
+                s.flags & uapi::SUBMIT_OUT_FENCE != 0,
+            )?;
+            s.seqno = job.seqno;
+            s.out_fence_fd = fd.as_ref().map_or(-1, |f| f.fd());
+            // Within the capacity reserved above.
+            let _ = pending.push_within_capacity(job);
+            return Ok(fd);
+        }
+        let (job, _) = dev.queue_job(self.id, s.ops_ptr, data, false)?;
+        s.seqno = job.seqno;
+        if let Err(e) = job.wait(dev.waker(), Some(u64::MAX)) {
+            // A signal: the list stops (the op waiting gets EINTR, the rest ECANCELED); its results still go back.
+            job.cancel(e, dev.waker());
+            let _ = job.wait(dev.waker(), None);
+        }
+        self.write_results(&job, s.ops_ptr)?;
+        if let Some(i) = job.data.lock().failed {
+            // CAST: `i` < `count`, a u32.
+            s.error_idx = i as u32;
+        }
+        dev.check_present()?;
+        Ok(None)
+    }
+
+    fn write_results(&self, job: &Job, ops_ptr: u64) -> Result {
+        let data = job.data.lock();
+        let bytes = data.ops.len() * core::mem::size_of::<Op>();
+        let ptr = UserPtr::from_addr(usize::try_from(ops_ptr).map_err(|_| EFAULT)?);
+        let mut writer = UserSlice::new(ptr, bytes).writer();
+        for op in data.ops.iter() {
+            writer.write(op)?;
+        }
+        Ok(())
+    }
+
+    /// `KCAM_IOC_WAIT`: waits for an asynchronous submission of this file, writes its results back to its list
+    /// and reaps it.
+    fn wait(&self, w: &mut Wait) -> Result {
+        if w.reserved != [0; 2] || w.status != 0 || w.error_idx != 0 {
+            return Err(EINVAL);
+        }
+        let job = self
+            .pending
+            .lock()
+            .iter()
+            .find(|j| j.seqno == w.seqno)
+            .cloned()
+            .ok_or(EINVAL)?;
+        if !job.is_done() {
+            if w.timeout_ns == 0 {
+                return Err(EAGAIN);
+            }
+            job.wait(
+                self.dev.waker(),
+                Some(w.timeout_ns.min(camera::MAX_WAIT_NS * u64::from(MAX_OPS))),
+            )?;
+        }
+        // Results first: if they cannot be written, the submission stays to be waited for again.
+        self.write_results(&job, job.ops_ptr)?;
+        let data = job.data.lock();
+        w.status = data
+            .failed
+            .and_then(|i| data.ops.get(i))
+            .map_or(0, |op| op.status);
+        // CAST: indexes of a list of at most MAX_OPS ops.
+        w.error_idx = data.failed.unwrap_or(data.ops.len()) as u32;
+        drop(data);
+        self.pending.lock().retain(|j| !Arc::ptr_eq(j, &job));
+        Ok(())
     }
 }
 
@@ -254,13 +544,29 @@ impl MiscDevice for KcamFile {
 
     fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
         let dev = DEVICE.lock().clone().ok_or(ENODEV)?;
+        dev.check_present()?;
         let events = dev.camera.events.open()?;
-        Ok(KBox::pin(KcamFile { dev, events }, GFP_KERNEL)?)
+        let id = dev.next_file_id.fetch_add(1, Relaxed);
+        let (file_dev, file_events) = (dev.clone(), events.clone());
+        let file = KBox::pin_init(
+            try_pin_init!(KcamFile {
+                dev: file_dev,
+                id,
+                events: file_events,
+                pending <- new_mutex!(KVec::new(), "KcamFile::pending"),
+            }),
+            GFP_KERNEL,
+        );
+        if file.is_err() {
+            dev.camera.events.close(&events);
+        }
+        file
     }
 
     fn ioctl(me: Pin<&KcamFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let dev = &me.dev;
         let user = |size: usize| UserSlice::new(UserPtr::from_addr(arg), size);
+        dev.check_present()?;
         match cmd {
             uapi::IOC_QUERY_CAPS => user(core::mem::size_of::<Caps>())
                 .writer()
@@ -280,10 +586,19 @@ impl MiscDevice for KcamFile {
             uapi::IOC_SUBMIT => {
                 let (mut r, mut w) = user(core::mem::size_of::<Submit>()).reader_writer();
                 let mut s = r.read::<Submit>()?;
-                let res = dev.submit(&mut s);
+                let res = me.submit(&mut s);
                 // The outcome fields (error_idx, error_reason, seqno) go back even when the ioctl fails.
                 w.write(&s)?;
-                res?;
+                // Only now that userspace has its number does the fd exist (dropping it undoes it).
+                if let Some(fd) = res? {
+                    fd.install();
+                }
+            }
+            uapi::IOC_WAIT => {
+                let (mut r, mut w) = user(core::mem::size_of::<Wait>()).reader_writer();
+                let mut wait = r.read::<Wait>()?;
+                me.wait(&mut wait)?;
+                w.write(&wait)?;
             }
             uapi::IOC_SUBSCRIBE | uapi::IOC_UNSUBSCRIBE => {
                 let sub = user(core::mem::size_of::<EventSub>())
@@ -305,15 +620,68 @@ impl MiscDevice for KcamFile {
                 if reset.flags != 0 || reset.reserved0 != 0 || reset.reserved != [0; 2] {
                     return Err(EINVAL);
                 }
-                // Waits for a running list, then puts every register back.
-                let _exec = dev.exec.lock();
-                dev.vcam.reset();
+                dev.reset();
             }
             _ => return Err(ENOTTY),
         }
         Ok(0)
     }
 }
+
+/// `/sys/kernel/debug/vcam/faults`: reads as `key=value` lines; a write of `key=value` pairs (space-separated)
+/// sets those faults. All pairs are checked before any applies.
+fn faults_show(dev: &Arc<KcamDevice>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let x = dev.vcam.faults();
+    writeln!(f, "fail_nth={}", x.fail_nth)?;
+    writeln!(f, "stuck_busy={}", u8::from(x.stuck_busy))?;
+    writeln!(f, "lose_events={}", x.lose_events)?;
+    writeln!(f, "slow_us={}", x.slow_us)?;
+    writeln!(f, "hang={}", u8::from(x.hang))?;
+    writeln!(f, "removed={}", u8::from(x.removed))
+}
+
+fn faults_store(dev: &Arc<KcamDevice>, r: &mut UserSliceReader) -> Result {
+    let buf = read_write(r, 256)?;
+    let text = core::str::from_utf8(&buf).map_err(|_| EINVAL)?;
+    let mut new = dev.vcam.faults();
+    let mut remove = false;
+    let mut any = false;
+    for pair in text.split_ascii_whitespace() {
+        let (key, value) = pair.split_once('=').ok_or(EINVAL)?;
+        let v: u32 = value.parse().map_err(|_| EINVAL)?;
+        let flag = || match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(EINVAL),
+        };
+        match key {
+            "fail_nth" => new.fail_nth = v,
+            "stuck_busy" => new.stuck_busy = flag()?,
+            "lose_events" => new.lose_events = v,
+            "slow_us" if v <= vcam::MAX_SLOW_US => new.slow_us = v,
+            "hang" => new.hang = flag()?,
+            // Removal cannot be undone (reload the module).
+            "remove" if v == 1 => remove = true,
+            _ => return Err(EINVAL),
+        }
+        any = true;
+    }
+    if !any {
+        return Err(EINVAL);
+    }
+    dev.vcam.set_faults(|f| {
+        *f = Faults {
+            removed: f.removed,
+            ..new
+        }
+    });
+    if remove {
+        dev.remove();
+    }
+    Ok(())
+}
+
+use vcam::Faults;
 
 /// Clears the global device when the module goes (after the misc device, see the field order).
 struct DeviceGuard;
@@ -322,8 +690,13 @@ impl Drop for DeviceGuard {
     fn drop(&mut self) {
         let dev = DEVICE.lock().take();
         if let Some(dev) = &dev {
-            // The frame generator holds the camera and runs module code: stop it before the module goes.
+            // No file is open (each holds a module reference), so no job is left; the worker and the frame
+            // generator may still be finishing: both run module code, so wait for them.
+            dev.cancel(|_| true, ENODEV);
+            dev.flush();
             dev.vcam.shutdown();
+            // Readers of the ops of a fence signalled just now (see kcam_glue.c).
+            fence::rcu_barrier();
         }
         drop(dev);
     }
@@ -331,38 +704,44 @@ impl Drop for DeviceGuard {
 
 #[pin_data]
 struct KcamModule {
-    // Fields are dropped in declaration order: no new open after the misc device goes; open files keep their
-    // reference to the device (and the module: the misc device's file operations name it as owner).
+    // Fields are dropped in declaration order: the debugfs files (which use the device) first; no new open after
+    // the misc device goes; open files keep their reference to the device (and the module: the misc device's file
+    // operations name it as owner).
+    _faults: Pin<KBox<owned_debugfs::File<Arc<KcamDevice>>>>,
+    _dir: Dir,
     #[pin]
     _misc: MiscDeviceRegistration<KcamFile>,
     _guard: DeviceGuard,
 }
 
+fn new_device(fps: u32, limits: validate::Limits) -> Result<Arc<KcamDevice>> {
+    let waker = Waker::new()?;
+    let events = EventHub::new(vcam::ENTITIES.len(), waker.clone())?;
+    let vcam = Vcam::new(events.clone(), waker.clone(), fps)?;
+    KcamDevice::new(vcam, events, waker, limits)
+}
+
 impl kernel::InPlaceModule for KcamModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let limits = validate::Limits {
+            max_ops: MAX_OPS,
+            max_param_bytes: MAX_PARAM_BYTES,
+        };
+        let dev = new_device(module_parameters::fps.value(), limits);
+        let dir = Dir::new(c"vcam", None);
         try_pin_init!(Self {
             _guard: {
                 // SAFETY: Called once, at module init, before anything else uses `DEVICE`.
                 unsafe { DEVICE.init() };
-                let events = EventHub::new(vcam::ENTITIES.len())?;
-                let vcam = Vcam::new(events.clone(), module_parameters::fps.value())?;
-                let dev = Arc::pin_init(
-                    try_pin_init!(KcamDevice {
-                        camera: Camera {
-                            entities: &vcam::ENTITIES,
-                            limits: validate::Limits { max_ops: MAX_OPS, max_param_bytes: MAX_PARAM_BYTES },
-                            backend: vcam.clone(),
-                            events,
-                        },
-                        vcam,
-                        exec <- new_mutex!(0, "KcamDevice::exec"),
-                    }),
-                    GFP_KERNEL,
-                )?;
-                *DEVICE.lock() = Some(dev);
+                *DEVICE.lock() = Some(dev.clone()?);
                 DeviceGuard
             },
             _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"kcam0" }),
+            _dir: dir?,
+            _faults: KBox::pin_init(
+                owned_debugfs::File::new(_dir, c"faults", dev?, Ops::show_store(faults_show, faults_store)),
+                GFP_KERNEL,
+            )?,
         })
     }
 }
@@ -373,21 +752,34 @@ mod tests {
     use crate::camera::Backend;
 
     fn device() -> Result<Arc<KcamDevice>> {
-        let events = EventHub::new(vcam::ENTITIES.len())?;
-        let vcam = Vcam::new(events.clone(), 100)?;
-        Arc::pin_init(
-            try_pin_init!(KcamDevice {
-                camera: Camera {
-                    entities: &vcam::ENTITIES,
-                    limits: validate::Limits { max_ops: 4, max_param_bytes: 16 },
-                    backend: vcam.clone(),
-                    events,
-                },
-                vcam,
-                exec <- new_mutex!(0, "test exec"),
-            }),
-            GFP_KERNEL,
+        new_device(
+            100,
+            validate::Limits {
+                max_ops: 4,
+                max_param_bytes: 16,
+            },
         )
+    }
+
+    /// Runs `ops` directly (no queue), uncancelled, without fences.
+    fn run(dev: &KcamDevice, ops: &mut [Op]) -> Option<usize> {
+        let cancel = Atomic::new(0);
+        let cx = RunCtx {
+            waker: &dev.camera.waker,
+            cancel: &cancel,
+            fences: &[],
+        };
+        dev.camera.run(&cx, ops)
+    }
+
+    fn read(dev: &KcamDevice, idx: usize, reg: u32) -> Result<u64> {
+        let cancel = Atomic::new(0);
+        let cx = RunCtx {
+            waker: &dev.camera.waker,
+            cancel: &cancel,
+            fences: &[],
+        };
+        dev.vcam.read(&cx, idx, reg)
     }
 
     fn op(opcode: uapi::Opcode, entity: u32, reg: u32, value: u64) -> Op {
@@ -406,7 +798,7 @@ mod tests {
         ];
         let r = dev.camera.validate(&ops);
         assert!(r.is_err_and(|r| r.index == 1 && r.reason == uapi::Reason::NotWritable));
-        assert_eq!(dev.vcam.read(0, 1)?, 1000);
+        assert_eq!(read(&dev, 0, 1)?, 1000);
         Ok(())
     }
 
@@ -429,7 +821,7 @@ mod tests {
         ];
         assert!(dev.camera.validate(&ops).is_ok());
         // The poll cannot succeed (CTRL stays 0): it times out, and nothing depends on it here.
-        let failed = dev.camera.run(&mut ops);
+        let failed = run(&dev, &mut ops);
         assert_eq!(failed, Some(3));
         assert_eq!(ops[0].status, 0);
         assert_eq!(ops[0].result, 0x1234);
@@ -442,7 +834,7 @@ mod tests {
         chain[0].status = 0;
         chain[0].result = 0;
         chain[1].deps[0] = 0;
-        assert_eq!(dev.camera.run(&mut chain), Some(0));
+        assert_eq!(run(&dev, &mut chain), Some(0));
         assert_eq!(chain[1].status, ECANCELED.to_errno());
         Ok(())
     }
@@ -451,10 +843,10 @@ mod tests {
     fn reset_restores_reset_values() -> Result {
         let dev = device()?;
         let mut ops = [op(uapi::Opcode::Write, 2, 1, 4)];
-        dev.camera.run(&mut ops);
-        assert_eq!(dev.vcam.read(1, 1)?, 4);
+        run(&dev, &mut ops);
+        assert_eq!(read(&dev, 1, 1)?, 4);
         dev.vcam.reset();
-        assert_eq!(dev.vcam.read(1, 1)?, 2);
+        assert_eq!(read(&dev, 1, 1)?, 2);
         Ok(())
     }
 
@@ -473,6 +865,57 @@ mod tests {
     }
 
     #[test]
+    fn cancelled_list_runs_nothing() -> Result {
+        let dev = device()?;
+        let cancel = Atomic::new(ECANCELED.to_errno());
+        let cx = RunCtx {
+            waker: &dev.camera.waker,
+            cancel: &cancel,
+            fences: &[],
+        };
+        let mut ops = [
+            op(uapi::Opcode::Write, 1, 1, 5),
+            op(uapi::Opcode::Nop, 0, 0, 0),
+        ];
+        assert_eq!(dev.camera.run(&cx, &mut ops), Some(0));
+        assert!(ops.iter().all(|o| o.status == ECANCELED.to_errno()));
+        assert_eq!(read(&dev, 0, 1)?, 1000);
+        Ok(())
+    }
+
+    #[test]
+    fn injected_faults_and_reset() -> Result {
+        let dev = device()?;
+        // The second access fails, once; the list goes on with independent ops.
+        dev.vcam.set_faults(|f| f.fail_nth = 2);
+        let mut ops = [
+            op(uapi::Opcode::Write, 1, 1, 5),
+            op(uapi::Opcode::Write, 1, 2, 6),
+            op(uapi::Opcode::Read, 1, 1, 0),
+        ];
+        assert_eq!(run(&dev, &mut ops), Some(1));
+        assert_eq!(ops[1].status, EIO.to_errno());
+        assert_eq!(ops[2].result, 5);
+        // A hung access blocks the worker until RESET, which cancels the list and clears the fault.
+        dev.vcam.set_faults(|f| f.hang = true);
+        let mut list = KVVec::new();
+        list.push(op(uapi::Opcode::Read, 1, 1, 0), GFP_KERNEL)?;
+        let data = JobData {
+            ops: list,
+            fences: KVec::new(),
+            failed: None,
+        };
+        let (job, _) = dev.queue_job(0, 0, data, false)?;
+        dev.reset();
+        job.wait(dev.waker(), Some(1_000_000_000))?;
+        dev.flush();
+        assert_eq!(job.data.lock().ops[0].status, ECANCELED.to_errno());
+        assert!(!dev.vcam.faults().hang);
+        assert_eq!(read(&dev, 0, 1)?, 1000);
+        Ok(())
+    }
+
+    #[test]
     fn streaming_emits_frames_in_order() -> Result {
         let dev = device()?;
         let file = dev.camera.events.open()?;
@@ -487,7 +930,7 @@ mod tests {
             op(uapi::Opcode::Read, 1, 5, 0),
         ];
         assert!(dev.camera.validate(&ops).is_ok());
-        let failed = dev.camera.run(&mut ops);
+        let failed = run(&dev, &mut ops);
         // Stop the generator before anything can fail below: it must not outlive the test.
         dev.vcam.shutdown();
         assert_eq!(failed, None);

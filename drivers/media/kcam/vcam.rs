@@ -8,11 +8,25 @@
 //! work item, so the rate is as exact as the jiffy: at HZ=250, 30 fps becomes 31.25). Each frame emits
 //! FRAME_START, then half a period later FRAME_END, bumps the sensor's `FRAME_COUNT`, changes the ISP's
 //! `STATS_SUM` (a function of frame, exposure and gain) and emits STATS_READY. Clearing the bit stops it.
+//! New `EXPOSURE` or `GAIN` values written while streaming are latched at the next frame start; until then the
+//! sensor's `STATUS` bit 0 (`BUSY`) is set, so a list can `POLL` for it.
+//!
+//! Fault injection ([`Faults`], set through debugfs by the core, deterministic):
+//! - `fail_nth` = N: the Nth register or parameter access from now fails with `EIO` (once);
+//! - `stuck_busy`: `STATUS.BUSY` stays set, so a `POLL` for it times out;
+//! - `lose_events` = N: the next N frames end without FRAME_END and STATS_READY (a lost interrupt; the frame
+//!   counter still advances, so FRAME_START's data shows the gap);
+//! - `slow_us` = N: every access takes N µs more;
+//! - `hang`: the next access blocks until `KCAM_IOC_RESET` (or the list is cancelled otherwise);
+//! - removal: every access fails with `ENODEV` from then on.
+//!
+//! [`Vcam::reset`] clears every fault but removal.
 
 use crate::{
-    camera::{Backend, EntitySpec, RegSpec},
+    camera::{Backend, EntitySpec, RegSpec, RunCtx},
     events::EventHub,
     shared::uapi::{EntityType, EventType, ACCESS_READ, ACCESS_WRITE},
+    waker::{Sleep, Waker},
 };
 use kernel::{
     bindings, new_mutex,
@@ -43,6 +57,8 @@ const SENSOR_CTRL: usize = 0;
 const SENSOR_EXPOSURE: usize = 1;
 const SENSOR_GAIN: usize = 2;
 const SENSOR_FRAME_COUNT: usize = 5;
+const SENSOR_STATUS: usize = 6;
+const STATUS_BUSY: u64 = 1;
 const ISP: usize = 2;
 const ISP_PARAMS_SEQ: usize = 1;
 const ISP_PARAMS_LEN: usize = 2;
@@ -65,6 +81,7 @@ pub(crate) static ENTITIES: [EntitySpec; 4] = [
             reg(c"TEST_PATTERN", RW, 0x7, 0),
             reg(c"CHIP_ID", RO, 0, 0x5643_4d31),
             reg(c"FRAME_COUNT", RO, 0, 0),
+            reg(c"STATUS", RO, 0, 0),
         ],
         events: (1 << EventType::FrameStart as u32) | (1 << EventType::FrameEnd as u32),
     },
@@ -116,12 +133,32 @@ fn reset_values() -> Regs {
     r
 }
 
+/// Injected faults (see the module documentation). All zero: a healthy camera.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Faults {
+    pub(crate) fail_nth: u32,
+    pub(crate) stuck_busy: bool,
+    pub(crate) lose_events: u32,
+    pub(crate) slow_us: u32,
+    pub(crate) hang: bool,
+    pub(crate) removed: bool,
+}
+
+/// Longest injected per-access delay: a second.
+pub(crate) const MAX_SLOW_US: u32 = 1_000_000;
+
 /// vcam's registers and frame generator.
 #[pin_data]
 pub(crate) struct Vcam {
     #[pin]
     regs: Mutex<Regs>,
+    #[pin]
+    faults: Mutex<Faults>,
+    /// New exposure or gain waits for the next frame start (`STATUS.BUSY`).
+    settling: Atomic<bool>,
     events: Arc<EventHub>,
+    /// Kicked when a fault that blocks accesses is cleared.
+    waker: Arc<Waker>,
     /// Half a frame period: FRAME_START and FRAME_END alternate at this interval.
     half_period: Jiffies,
     streaming: Atomic<bool>,
@@ -149,6 +186,12 @@ impl WorkItem for Vcam {
         this.in_frame.store(!ending, Relaxed);
         let sensor_id = ENTITIES[SENSOR].id;
         if ending {
+            let lost = {
+                let mut f = this.faults.lock();
+                let lost = f.lose_events > 0;
+                f.lose_events = f.lose_events.saturating_sub(1);
+                lost
+            };
             let frame = {
                 let mut r = this.regs.lock();
                 let frame = r[SENSOR][SENSOR_FRAME_COUNT];
@@ -159,11 +202,14 @@ impl WorkItem for Vcam {
                 r[ISP][ISP_STATS_SUM] = stats & 0xffff_ffff;
                 frame
             };
-            this.events
-                .emit(SENSOR, sensor_id, EventType::FrameEnd as u32, frame);
-            this.events
-                .emit(ISP, ENTITIES[ISP].id, EventType::StatsReady as u32, frame);
+            if !lost {
+                this.events
+                    .emit(SENSOR, sensor_id, EventType::FrameEnd as u32, frame);
+                this.events
+                    .emit(ISP, ENTITIES[ISP].id, EventType::StatsReady as u32, frame);
+            }
         } else {
+            this.settling.store(false, Relaxed);
             let frame = {
                 let mut r = this.regs.lock();
                 r[SENSOR][SENSOR_FRAME_COUNT] = (r[SENSOR][SENSOR_FRAME_COUNT] + 1) & 0xffff_ffff;
@@ -179,13 +225,17 @@ impl WorkItem for Vcam {
 }
 
 impl Vcam {
-    pub(crate) fn new(events: Arc<EventHub>, fps: u32) -> Result<Arc<Self>> {
+    pub(crate) fn new(events: Arc<EventHub>, waker: Arc<Waker>, fps: u32) -> Result<Arc<Self>> {
         let fps = fps.clamp(1, 120);
         Arc::pin_init(
             pin_init!(Self {
                 regs <- new_mutex!(reset_values(), "Vcam::regs"),
+                faults <- new_mutex!(Faults::default(), "Vcam::faults"),
+                settling: Atomic::new(false),
                 events,
-                half_period: msecs_to_jiffies(500 / fps).max(1),
+                waker,
+                // No division by a variable: `checked_div` cannot panic (objtool does not know every panic path).
+                half_period: msecs_to_jiffies(500u32.checked_div(fps).unwrap_or(500)).max(1),
                 streaming: Atomic::new(false),
                 stopping: Atomic::new(false),
                 in_frame: Atomic::new(false),
@@ -195,10 +245,70 @@ impl Vcam {
         )
     }
 
-    /// Stops streaming and puts every register back to its reset value.
+    /// Stops streaming, puts every register back to its reset value and clears every fault but removal.
     pub(crate) fn reset(&self) {
         self.streaming.store(false, Relaxed);
+        self.settling.store(false, Relaxed);
         *self.regs.lock() = reset_values();
+        {
+            let mut f = self.faults.lock();
+            *f = Faults {
+                removed: f.removed,
+                ..Faults::default()
+            };
+        }
+        self.waker.kick();
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        *self.faults.lock()
+    }
+
+    /// Changes the injected faults.
+    pub(crate) fn set_faults(&self, change: impl FnOnce(&mut Faults)) {
+        let removed = {
+            let mut f = self.faults.lock();
+            change(&mut f);
+            f.slow_us = f.slow_us.min(MAX_SLOW_US);
+            f.removed
+        };
+        if removed {
+            self.streaming.store(false, Relaxed);
+        }
+        // A cleared hang lets blocked accesses go on.
+        self.waker.kick();
+    }
+
+    /// What every access goes through first: removal, the Nth-access failure, a hang, slowness.
+    fn access(&self, cx: &RunCtx<'_>) -> Result {
+        let (fail, slow_us) = {
+            let mut f = self.faults.lock();
+            if f.removed {
+                return Err(ENODEV);
+            }
+            let fail = f.fail_nth == 1;
+            f.fail_nth = f.fail_nth.saturating_sub(1);
+            (fail, f.slow_us)
+        };
+        // Hung: no timeout of its own (RESET, removal or cancelling the list ends it), but an interruptible
+        // sleep, so a hung camera does not look like a hung kernel task.
+        self.waker.wait_until(Sleep::Interruptible(u64::MAX), || {
+            cx.cancelled().or_else(|| {
+                let f = self.faults.lock();
+                if f.removed {
+                    Some(Err(ENODEV))
+                } else if f.hang {
+                    None
+                } else {
+                    Some(Ok(()))
+                }
+            })
+        })?;
+        cx.sleep(u64::from(slow_us) * 1000)?;
+        if fail {
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// Stops the frame generator for good and waits until it no longer runs (module unload, tests).
@@ -226,7 +336,12 @@ impl Vcam {
 }
 
 impl Backend for Arc<Vcam> {
-    fn read(&self, idx: usize, reg: u32) -> Result<u64> {
+    fn read(&self, cx: &RunCtx<'_>, idx: usize, reg: u32) -> Result<u64> {
+        self.access(cx)?;
+        if idx == SENSOR && reg as usize == SENSOR_STATUS {
+            let busy = self.settling.load(Relaxed) || self.faults.lock().stuck_busy;
+            return Ok(if busy { STATUS_BUSY } else { 0 });
+        }
         self.regs
             .lock()
             .get(idx)
@@ -235,27 +350,37 @@ impl Backend for Arc<Vcam> {
             .ok_or(ENOENT)
     }
 
-    fn write(&self, idx: usize, reg: u32, value: u64) -> Result {
-        {
+    fn update(&self, cx: &RunCtx<'_>, idx: usize, reg: u32, mask: u64, value: u64) -> Result<u64> {
+        self.access(cx)?;
+        let new = {
             let mut regs = self.regs.lock();
             let slot = regs
                 .get_mut(idx)
                 .and_then(|e| e.get_mut(reg as usize))
                 .ok_or(ENOENT)?;
-            *slot = value;
+            *slot = (*slot & !mask) | (value & mask);
+            *slot
+        };
+        let reg = reg as usize;
+        if idx == SENSOR
+            && (reg == SENSOR_EXPOSURE || reg == SENSOR_GAIN)
+            && self.streaming.load(Relaxed)
+        {
+            self.settling.store(true, Relaxed);
         }
         // Side effect: the sensor's stream bit starts and stops the frame generator.
-        if idx == SENSOR && reg as usize == SENSOR_CTRL {
-            self.set_streaming(value & STREAM_ON != 0);
+        if idx == SENSOR && reg == SENSOR_CTRL {
+            self.set_streaming(new & STREAM_ON != 0);
         }
-        Ok(())
+        Ok(new)
     }
 
-    fn xfer_param(&self, idx: usize, data: &[u8]) -> Result {
+    fn xfer_param(&self, cx: &RunCtx<'_>, idx: usize, data: &[u8]) -> Result {
         if idx != ISP {
             // Only the ISP takes parameters.
             return Err(EINVAL);
         }
+        self.access(cx)?;
         let sum = data.iter().fold(0u64, |a, b| a.wrapping_add(u64::from(*b)));
         let mut regs = self.regs.lock();
         let isp = &mut regs[ISP];

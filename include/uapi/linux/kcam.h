@@ -14,6 +14,17 @@
  * nothing; kcam_submit.error_idx names the first offending operation and error_reason says why (enum
  * kcam_reason), so userspace never has to guess what applied. At run time each operation gets its own status;
  * an operation whose dependency failed is not run and gets -ECANCELED; independent operations still run.
+ *
+ * Lists of all files run one at a time, in seqno order. An asynchronous list (KCAM_SUBMIT_ASYNC) returns at once
+ * with its seqno and, with KCAM_SUBMIT_OUT_FENCE, a sync_file that signals when it is done (with the first failed
+ * op's status as the fence error); KCAM_IOC_WAIT collects its results. Cancellation never waits behind other
+ * work: KCAM_IOC_RESET cancels every list, closing a file cancels that file's lists (queued ones end at once, every
+ * op -ECANCELED; a running one stops at its next op or wait, that op -ECANCELED); a signal to a synchronous
+ * submitter stops its list (the op waiting gets -EINTR). After a surprise removal of the hardware, running lists
+ * end with -ENODEV and every ioctl and open fails with -ENODEV; close still works.
+ *
+ * Access: the device node is root-only (0600) unless a udev rule grants more. Files are isolated: one file
+ * cannot wait for another's submissions, and events go only to the files subscribed to them.
  */
 #ifndef _UAPI_LINUX_KCAM_H
 #define _UAPI_LINUX_KCAM_H
@@ -145,6 +156,7 @@ enum kcam_reason {
 	KCAM_REASON_TOO_MANY_OPS = 14,
 	KCAM_REASON_NO_OPS = 15,
 	KCAM_REASON_VALUE_TOO_WIDE = 16,
+	KCAM_REASON_BAD_FENCE = 17,	/* WAIT_FENCE: fence_fd is not a sync_file: -EBADF */
 };
 
 #define KCAM_SUBMIT_TEST_ONLY	(1U << 0)	/* validate only: no side effect at all */
@@ -156,7 +168,7 @@ enum kcam_reason {
 struct kcam_submit {
 	__u32 flags;		/* KCAM_SUBMIT_* */
 	__u32 count;		/* number of struct kcam_op at ops_ptr */
-	__u64 ops_ptr;		/* in: the list; out (synchronous): results and statuses written back */
+	__u64 ops_ptr;		/* in: the list; out: results and statuses written back (asynchronous: by KCAM_IOC_WAIT) */
 	__u64 seqno;		/* out: this submission's number; per camera, completes in order */
 	__s32 out_fence_fd;	/* out: with KCAM_SUBMIT_OUT_FENCE, else -1 */
 	__u32 error_idx;	/* out: first rejected or failed op, or count if none */
@@ -165,12 +177,17 @@ struct kcam_submit {
 	__u64 reserved[2];
 };
 
-/* KCAM_IOC_WAIT: wait for an asynchronous submission of this file; copies results back to its ops_ptr. */
+/*
+ * KCAM_IOC_WAIT: wait for an asynchronous submission of this file, write its results back to its ops_ptr (in the
+ * waiting process) and forget it. -EINVAL: not a pending submission of this file (another file's, or reaped
+ * already); -EAGAIN: timeout_ns 0 and not done; -ETIMEDOUT; -EINTR. Each file may have max_pending submissions
+ * not yet waited for; one more is refused with -EBUSY.
+ */
 struct kcam_wait {
 	__u64 seqno;
 	__u64 timeout_ns;	/* 0: do not wait (-EAGAIN if not done) */
-	__s32 status;		/* out: 0, or the first failing op's status */
-	__u32 error_idx;	/* out */
+	__s32 status;		/* out: 0, or the first failing op's status (in: 0) */
+	__u32 error_idx;	/* out: first failing op, or count (in: 0) */
 	__u64 reserved[2];
 };
 

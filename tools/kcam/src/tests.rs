@@ -223,6 +223,13 @@ fn every_rejection_names_the_op_and_reason() {
         check(&[with(op(Opcode::WaitFence, 0, 0), |o| o.fence_fd = 3)]),
         rej(0, Reason::TimeoutRequired, errno::EINVAL)
     );
+    assert_eq!(
+        check(&[with(op(Opcode::WaitFence, 0, 0), |o| {
+            o.fence_fd = -1;
+            o.timeout_ns = 1;
+        })]),
+        rej(0, Reason::BadFence, errno::EBADF)
+    );
 }
 
 #[test]

@@ -240,6 +240,7 @@ pub enum Reason {
     TooManyOps = 14,
     NoOps = 15,
     ValueTooWide = 16,
+    BadFence = 17,
 }
 
 /// `struct kcam_submit`.

@@ -23,6 +23,7 @@
 //! | parameter empty, null, or whose end overflows | `EINVAL` | `BAD_PARAM` |
 //! | event the entity does not emit | `EINVAL` | `BAD_EVENT` |
 //! | poll or wait without a timeout | `EINVAL` | `TIMEOUT_REQUIRED` |
+//! | `WAIT_FENCE` whose `fence_fd` is negative (or, checked by the kernel, not a sync_file) | `EBADF` | `BAD_FENCE` |
 //!
 //! `no_std`, no allocation, no `kernel::` imports: shared by the kernel module and the host crate `tools/kcam`.
 
@@ -39,6 +40,8 @@ pub mod errno {
     pub const E2BIG: i32 = 7;
     /// `EPERM`.
     pub const EPERM: i32 = 1;
+    /// `EBADF`.
+    pub const EBADF: i32 = 9;
     /// `EINVAL`.
     pub const EINVAL: i32 = 22;
 }
@@ -228,8 +231,13 @@ pub fn check_op(
                 return reject(i, Reason::TimeoutRequired, errno::EINVAL);
             }
         }
-        (Opcode::WaitFence, _) if op.timeout_ns == 0 => {
-            return reject(i, Reason::TimeoutRequired, errno::EINVAL);
+        (Opcode::WaitFence, _) => {
+            if op.fence_fd < 0 {
+                return reject(i, Reason::BadFence, errno::EBADF);
+            }
+            if op.timeout_ns == 0 {
+                return reject(i, Reason::TimeoutRequired, errno::EINVAL);
+            }
         }
         _ => {}
     }

@@ -9,6 +9,9 @@ use kcam::uapi::{
 use serde::Deserialize;
 use std::{fs::File, os::fd::AsRawFd, path::PathBuf, process::ExitCode};
 
+#[path = "../compliance.rs"]
+mod compliance;
+
 /// Drive a KCAM camera through its ioctls.
 #[derive(Parser)]
 #[command(version, about, long_about = None, after_help = "\
@@ -46,8 +49,15 @@ enum Cmd {
         #[arg(long)]
         test_only: bool,
     },
-    /// Reset the camera (every register to its reset value).
+    /// Reset the camera: cancel every list in flight (ECANCELED), every register to its reset value, injected
+    /// faults cleared.
     Reset,
+    /// Show vcam's injected faults, or set some: fail_nth=N (the Nth access from now fails with EIO),
+    /// stuck_busy=0|1, lose_events=N, slow_us=N, hang=0|1, remove=1 (surprise removal; reload the module after).
+    Faults { set: Vec<String> },
+    /// Run one compliance scenario that needs several files, threads or fences (async-order, out-fence,
+    /// wait-fence, fence-chain, pending-limit, isolation, close-cancels, reset-cancels, hang, removal).
+    Check { case: String },
     /// Benchmark (not a test): WRITES register writes as one list versus WRITES single-op submissions, ROUNDS
     /// times each, interleaved; prints the per-op cost of both and their ratio.
     Bench {
@@ -494,7 +504,7 @@ impl Camera {
 }
 
 fn reason_name(r: u32) -> &'static str {
-    const NAMES: [&str; 17] = [
+    const NAMES: [&str; 18] = [
         "none",
         "bad opcode",
         "unknown entity",
@@ -512,6 +522,7 @@ fn reason_name(r: u32) -> &'static str {
         "too many ops",
         "no ops",
         "value too wide",
+        "bad fence",
     ];
     NAMES.get(r as usize).copied().unwrap_or("unknown")
 }
@@ -524,6 +535,22 @@ fn parse_num(s: &str) -> Result<u64> {
 }
 
 fn run(cli: &Cli) -> Result<()> {
+    const FAULTS: &str = "/sys/kernel/debug/vcam/faults";
+    match &cli.cmd {
+        Cmd::Check { case } => return compliance::run(&cli.device, case),
+        Cmd::Faults { set } if set.is_empty() => {
+            print!(
+                "{}",
+                std::fs::read_to_string(FAULTS).with_context(|| format!("reading {FAULTS}"))?
+            );
+            return Ok(());
+        }
+        Cmd::Faults { set } => {
+            return std::fs::write(FAULTS, set.join(" "))
+                .with_context(|| format!("writing '{}' to {FAULTS}", set.join(" ")));
+        }
+        _ => {}
+    }
     let cam = Camera::open(&cli.device)?;
     match &cli.cmd {
         Cmd::List => {
@@ -665,6 +692,7 @@ fn run(cli: &Cli) -> Result<()> {
             let mut r = Reset::default();
             ioctl(&cam.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")?;
         }
+        Cmd::Faults { .. } | Cmd::Check { .. } => unreachable!("handled above"),
     }
     Ok(())
 }
