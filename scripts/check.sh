@@ -51,14 +51,14 @@ for t in "$TOP"/kunit/host/interop-*.sh; do
 	count "$(grep -c '^ok ' "build/$(basename "$t" .sh).txt")" "$(grep -c '^not ok' "build/$(basename "$t" .sh).txt")"
 done
 
-GUEST_EXTRA_BINS=/usr/bin/zip "$TOP/scripts/qemu-run.sh" "$KDIR_BUILT" test build/vm
+GUEST_EXTRA_BINS="/usr/bin/zip /usr/bin/modetest" "$TOP/scripts/qemu-run.sh" "$KDIR_BUILT" test build/vm
 read -r ktap_pass ktap_fail e2e_pass e2e_fail splats guest_ok < build/vm/counts
 count "$ktap_pass" "$ktap_fail"
 count "$e2e_pass" "$e2e_fail"
 grep -E '^[[:space:]]*not ok' build/vm/ktap.txt >&2
 grep '^not ok' build/vm/e2e.txt >&2
 # Every module's suite must have run: a suite that silently vanished (KUNIT=m, a module that did not load) fails.
-for suite in gpio_sloppy_la gpio_waveform_program kcam_core; do
+for suite in gpio_sloppy_la gpio_waveform_program kcam_core drm_brightness_policy; do
 	grep -q "^ok [0-9]* $suite\$\|^not ok [0-9]* $suite\$" build/vm/ktap.txt || { echo "error: KUnit suite $suite did not run" >&2; count 0 1; }
 done
 log "KUnit: $ktap_pass passed, $ktap_fail failed; e2e in the VM: $e2e_pass passed, $e2e_fail failed"

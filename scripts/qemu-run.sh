@@ -32,9 +32,13 @@ cp "$TOP"/kunit/e2e/*.sh "$root/tests/test/" 2>/dev/null || true
 # comparison tests. Under TCG an IRQs-on break between two sampling windows lasts milliseconds and drops I2C bits,
 # so the analyzer samples in one window in the tests that decode; 10-analyzer.sh tests the window bound itself.
 : > "$root/modules/load-order"
-for m in "gpio_waveform" "gpio_sloppy_la max_irqoff_us=5000000" "kcam"; do
-	if [ -f "$TOP/${m%% *}.ko" ]; then
-		cp "$TOP/${m%% *}.ko" "$root/modules/"
+# drm_kms_helper is the test kernel's own (a module there, as DRM_VKMS selects it), needed by drm_brightness.
+for m in "gpio_waveform" "gpio_sloppy_la max_irqoff_us=5000000" "kcam" "drm_kms_helper" "fake_backlight" \
+	"drm_brightness"; do
+	ko=$TOP/${m%% *}.ko
+	[ -f "$ko" ] || ko=$kdir/drivers/gpu/drm/${m%% *}.ko
+	if [ -f "$ko" ]; then
+		cp "$ko" "$root/modules/"
 		echo "$m" >> "$root/modules/load-order"
 	fi
 done
