@@ -13,7 +13,8 @@
 //!
 //! `/sys/kernel/debug/drm_brightness/connected` (0/1) plugs and unplugs the virtual display, as a hotplug would.
 
-use core::ffi::{c_char, c_int, CStr as CoreCStr};
+use core::ffi::c_int;
+use kernel::ffi::c_char;
 use kernel::{prelude::*, uaccess::UserSliceReader};
 
 #[allow(dead_code)]
@@ -26,7 +27,7 @@ mod owned_debugfs;
 mod policy;
 
 use owned_debugfs::{read_write, Dir, File, Ops};
-use policy::{Backlight, Reject, State};
+use policy::{Backlight, Binder, Change, Reject};
 
 module! {
     type: DrmBrightness,
@@ -43,7 +44,8 @@ module! {
 }
 
 mod ffi {
-    use core::ffi::{c_char, c_int};
+    use core::ffi::c_int;
+    use kernel::ffi::c_char;
 
     #[repr(C)]
     pub(super) struct Drmb {
@@ -83,8 +85,6 @@ mod ffi {
 /// `bd` is a registered-or-unregistering backlight device on which this value holds a device reference.
 struct BoundBacklight {
     bd: *mut ffi::BacklightDevice,
-    type_: u32,
-    max: u32,
 }
 
 impl BoundBacklight {
@@ -93,11 +93,11 @@ impl BoundBacklight {
     /// # Safety
     ///
     /// `bd` is a live backlight device (the class interface's callbacks are given such).
-    unsafe fn hold(bd: *mut ffi::BacklightDevice, type_: u32, max: u32) -> Self {
+    unsafe fn hold(bd: *mut ffi::BacklightDevice) -> Self {
         // SAFETY: `bd` is live by the function's requirement.
         unsafe { ffi::drmb_bl_hold(bd) };
         // INVARIANT: We took a reference.
-        Self { bd, type_, max }
+        Self { bd }
     }
 
     fn get(&self) -> u32 {
@@ -122,8 +122,10 @@ impl Drop for BoundBacklight {
 struct Shim {
     /// The virtual display, once created; only its address is used here.
     display: Option<usize>,
+    /// Which backlight is bound (keyed by the device's address) and the resulting state.
+    binder: Binder<usize>,
+    /// The reference on the bound backlight (`binder.bound()`).
     bound: Option<BoundBacklight>,
-    state: State,
     /// Set at unload: no more binding.
     stopping: bool,
 }
@@ -135,8 +137,8 @@ kernel::sync::global_lock! {
     // SAFETY: Initialized in `DrmBrightness::init` before any callback can run.
     unsafe(uninit) static SHIM: Mutex<Shim> = Shim {
         display: None,
+        binder: Binder::new(0),
         bound: None,
-        state: State { bound_max: None, connected: true, offset: 0 },
         stopping: false,
     };
 }
@@ -144,7 +146,7 @@ kernel::sync::global_lock! {
 /// The wanted backlight name, if the parameter is set.
 fn wanted() -> Option<&'static [u8]> {
     // SAFETY: The glue returns a NUL-terminated string that lives as long as the module (a module parameter).
-    let s = unsafe { CoreCStr::from_ptr(ffi::drmb_param_backlight()) }.to_bytes();
+    let s = unsafe { CStr::from_char_ptr(ffi::drmb_param_backlight()) }.to_bytes();
     (!s.is_empty()).then_some(s)
 }
 
@@ -156,7 +158,7 @@ unsafe fn info<'a>(bd: *mut ffi::BacklightDevice) -> Backlight<'a> {
     // SAFETY: `bd` is live; the out pointers are valid.
     unsafe { ffi::drmb_bl_info(bd, &mut name, &mut type_, &mut max) };
     // SAFETY: `dev_name()` is NUL-terminated and lives as long as the device, which outlives this callback.
-    let name = unsafe { CoreCStr::from_ptr(name) }.to_bytes();
+    let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
     Backlight {
         name,
         type_,
@@ -169,15 +171,8 @@ impl Shim {
     fn publish(&self) {
         if let Some(d) = self.display {
             // SAFETY: `display` is the live display created at init (cleared before it is destroyed).
-            unsafe { ffi::drmb_set_max(d as *mut ffi::Drmb, self.state.max()) };
+            unsafe { ffi::drmb_set_max(d as *mut ffi::Drmb, self.binder.state.max()) };
         }
-    }
-
-    fn bind(&mut self, new: Option<BoundBacklight>) {
-        self.state.bound_max = new.as_ref().map(|b| b.max);
-        // The old reference goes after the new state is visible.
-        let _old = core::mem::replace(&mut self.bound, new);
-        self.publish();
     }
 }
 
@@ -185,24 +180,16 @@ impl Shim {
 #[no_mangle]
 extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
     let mut shim = SHIM.lock();
-    if shim.stopping || shim.bound.as_ref().is_some_and(|b| b.bd == bd) {
+    if shim.stopping {
         return;
     }
     // SAFETY: The class interface passes a live device.
     let new = unsafe { info(bd) };
-    let current = shim.bound.as_ref().map(|b| Backlight {
-        name: b"",
-        type_: b.type_,
-        max_brightness: b.max,
-    });
-    if policy::better(wanted(), current.as_ref(), &new) {
-        // SAFETY: Live, as above.
-        let b = unsafe { BoundBacklight::hold(bd, new.type_, new.max_brightness) };
-        pr_info!(
-            "bound to backlight {}\n",
-            kernel::str::BStr::from_bytes(new.name)
-        );
-        shim.bind(Some(b));
+    if let Change::Bound { .. } = shim.binder.added(wanted(), bd as usize, &new) {
+        // SAFETY: Live, as above. The old reference (if any) goes after the new state is visible.
+        let _old = shim.bound.replace(unsafe { BoundBacklight::hold(bd) });
+        pr_info!("bound to backlight {}\n", kernel::str::BStr::from_bytes(new.name));
+        shim.publish();
     }
 }
 
@@ -211,11 +198,12 @@ extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
 extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::BacklightDevice) {
     let rescan = {
         let mut shim = SHIM.lock();
-        if !shim.bound.as_ref().is_some_and(|b| b.bd == bd) {
+        if shim.binder.removed(bd as usize) != Change::Unbound {
             return;
         }
         pr_info!("backlight gone: brightness unsupported until another binds\n");
-        shim.bind(None);
+        shim.publish();
+        drop(shim.bound.take());
         !shim.stopping
     };
     if rescan {
@@ -235,7 +223,7 @@ fn errno(r: Reject) -> Error {
 /// atomic_check: may `value` be committed?
 #[no_mangle]
 extern "C" fn drmb_rust_check(value: u64) -> c_int {
-    match SHIM.lock().state.to_backlight(value) {
+    match SHIM.lock().binder.state.backlight_level(value) {
         Ok(_) => 0,
         Err(r) => errno(r).to_errno(),
     }
@@ -247,7 +235,7 @@ extern "C" fn drmb_rust_get() -> u64 {
     let shim = SHIM.lock();
     shim.bound
         .as_ref()
-        .map_or(0, |b| u64::from(shim.state.from_backlight(b.get())))
+        .map_or(0, |b| u64::from(shim.binder.state.property_value(b.get())))
 }
 
 /// The commit: sets the backlight, returning its previous level for a rollback.
@@ -255,7 +243,7 @@ extern "C" fn drmb_rust_get() -> u64 {
 extern "C" fn drmb_rust_apply(value: u64, old_raw: *mut u32) -> c_int {
     let shim = SHIM.lock();
     let r = (|| {
-        let raw = shim.state.to_backlight(value).map_err(errno)?;
+        let raw = shim.binder.state.backlight_level(value).map_err(errno)?;
         let b = shim.bound.as_ref().ok_or(ENODEV)?;
         let old = b.get();
         // SAFETY: `old_raw` is a valid out pointer from the glue.
@@ -280,11 +268,11 @@ extern "C" fn drmb_rust_restore(old_raw: u32) {
 
 #[no_mangle]
 extern "C" fn drmb_rust_connected() -> bool {
-    SHIM.lock().state.connected
+    SHIM.lock().binder.state.connected
 }
 
 fn connected_show(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    writeln!(f, "{}", u8::from(SHIM.lock().state.connected))
+    writeln!(f, "{}", u8::from(SHIM.lock().binder.state.connected))
 }
 
 fn connected_store(_: &(), r: &mut UserSliceReader) -> Result {
@@ -296,11 +284,12 @@ fn connected_store(_: &(), r: &mut UserSliceReader) -> Result {
     };
     let display = {
         let mut shim = SHIM.lock();
-        if shim.state.connected == on {
+        if shim.binder.state.connected == on {
             return Ok(());
         }
-        shim.state.connected = on;
-        shim.publish();
+        if shim.binder.set_connected(on) {
+            shim.publish();
+        }
         shim.display
     };
     if let Some(d) = display {
@@ -341,7 +330,7 @@ impl Drop for Watch {
         // SAFETY: Registered in `init`. Calls `drmb_rust_bl_removed` for every device, dropping our reference.
         unsafe { ffi::drmb_unwatch_backlights() };
         // Whatever is still bound (nothing, normally) is released here.
-        SHIM.lock().bind(None);
+        drop(SHIM.lock().bound.take());
     }
 }
 
@@ -357,7 +346,7 @@ impl kernel::Module for DrmBrightness {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: Called once, before anything else uses `SHIM`.
         unsafe { SHIM.init() };
-        SHIM.lock().state.offset = module_parameters::offset.value();
+        SHIM.lock().binder = Binder::new(module_parameters::offset.value());
         // SAFETY: No preconditions.
         let raw = unsafe { ffi::drmb_create() };
         let raw = kernel::error::from_err_ptr(raw)?;
@@ -423,7 +412,7 @@ mod tests {
             offset: 0,
         };
         assert_eq!(s.max(), 0);
-        assert_eq!(s.to_backlight(0), Err(Reject::Unsupported));
+        assert_eq!(s.backlight_level(0), Err(Reject::Unsupported));
         s.bound_max = Some(255);
         assert_eq!(s.max(), 255);
         s.connected = false;
@@ -434,6 +423,32 @@ mod tests {
     }
 
     #[test]
+    fn binding_state_machine() {
+        let mut b: Binder<usize> = Binder::new(0);
+        let acpi = Backlight {
+            name: b"acpi_video0",
+            type_: TYPE_FIRMWARE,
+            max_brightness: 100,
+        };
+        let raw = Backlight {
+            name: b"panel",
+            type_: TYPE_RAW,
+            max_brightness: 255,
+        };
+        assert_eq!(b.added(None, 1, &acpi), Change::Bound { old: None });
+        assert_eq!(b.added(None, 2, &raw), Change::Bound { old: Some(1) });
+        assert_eq!(b.added(None, 1, &acpi), Change::None);
+        assert_eq!(b.state.max(), 255);
+        assert_eq!(b.removed(1), Change::None);
+        assert_eq!(b.removed(2), Change::Unbound);
+        assert_eq!(b.state.max(), 0);
+        assert_eq!(b.added(Some(b"acpi_video0"), 2, &raw), Change::None);
+        assert_eq!(b.added(Some(b"acpi_video0"), 1, &acpi), Change::Bound { old: None });
+        assert!(b.set_connected(false));
+        assert_eq!(b.state.max(), 0);
+    }
+
+    #[test]
     fn mapping_with_offset_round_trips() {
         let s = State {
             bound_max: Some(100),
@@ -441,14 +456,14 @@ mod tests {
             offset: 10,
         };
         assert_eq!(s.max(), 90);
-        assert_eq!(s.to_backlight(0), Ok(10));
-        assert_eq!(s.to_backlight(90), Ok(100));
-        assert_eq!(s.to_backlight(91), Err(Reject::AboveMax));
-        assert_eq!(s.to_backlight(u64::MAX), Err(Reject::AboveMax));
-        assert_eq!(s.from_backlight(5), 0);
+        assert_eq!(s.backlight_level(0), Ok(10));
+        assert_eq!(s.backlight_level(90), Ok(100));
+        assert_eq!(s.backlight_level(91), Err(Reject::AboveMax));
+        assert_eq!(s.backlight_level(u64::MAX), Err(Reject::AboveMax));
+        assert_eq!(s.property_value(5), 0);
         for v in 0..=90u64 {
             assert_eq!(
-                s.to_backlight(v).map(|r| u64::from(s.from_backlight(r))),
+                s.backlight_level(v).map(|r| u64::from(s.property_value(r))),
                 Ok(v)
             );
         }

@@ -85,7 +85,7 @@ impl State {
     }
 
     /// The backlight value for property `value`.
-    pub fn to_backlight(&self, value: u64) -> Result<u32, Reject> {
+    pub fn backlight_level(&self, value: u64) -> Result<u32, Reject> {
         let max = self.max();
         if max == 0 {
             return Err(Reject::Unsupported);
@@ -97,7 +97,83 @@ impl State {
     }
 
     /// The property value for backlight value `raw` (a level below `offset`, set behind our back, reads as 0).
-    pub fn from_backlight(&self, raw: u32) -> u32 {
+    pub fn property_value(&self, raw: u32) -> u32 {
         raw.saturating_sub(self.offset).min(self.max())
+    }
+}
+
+/// What the caller must do after a [`Binder`] event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<K> {
+    /// Nothing changed.
+    None,
+    /// The backlight just reported is bound now: take a reference on it, and drop the one on `old`, if any.
+    Bound { old: Option<K> },
+    /// The bound backlight went: drop its reference, and report the remaining backlights again (a rescan), one
+    /// of which may bind.
+    Unbound,
+}
+
+/// The binding state machine of one connector. Backlights are known by a key `K` (the kernel uses the device's
+/// address); the caller holds the reference on the bound one, as [`Change`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binder<K> {
+    /// The bound backlight: key and type.
+    bound: Option<(K, u32)>,
+    pub state: State,
+}
+
+impl<K: Copy + PartialEq> Binder<K> {
+    /// Nothing bound, connected.
+    pub const fn new(offset: u32) -> Self {
+        Self {
+            bound: None,
+            state: State {
+                bound_max: None,
+                connected: true,
+                offset,
+            },
+        }
+    }
+
+    /// The bound backlight's key.
+    pub fn bound(&self) -> Option<K> {
+        self.bound.map(|(k, _)| k)
+    }
+
+    /// A backlight appeared (or a rescan reports it again).
+    pub fn added(&mut self, wanted: Option<&[u8]>, key: K, bl: &Backlight<'_>) -> Change<K> {
+        if self.bound() == Some(key) {
+            return Change::None;
+        }
+        let current = self.bound.map(|(_, type_)| Backlight {
+            name: b"",
+            type_,
+            max_brightness: 0,
+        });
+        if !better(wanted, current.as_ref(), bl) {
+            return Change::None;
+        }
+        let old = self.bound();
+        self.bound = Some((key, bl.type_));
+        self.state.bound_max = Some(bl.max_brightness);
+        Change::Bound { old }
+    }
+
+    /// A backlight went.
+    pub fn removed(&mut self, key: K) -> Change<K> {
+        if self.bound() != Some(key) {
+            return Change::None;
+        }
+        self.bound = None;
+        self.state.bound_max = None;
+        Change::Unbound
+    }
+
+    /// The display was plugged or unplugged; returns whether `display_brightness_max` changed.
+    pub fn set_connected(&mut self, connected: bool) -> bool {
+        let before = self.state.max();
+        self.state.connected = connected;
+        before != self.state.max()
     }
 }
