@@ -116,6 +116,14 @@ expect_eq bright_offset_zero_is_not_off "$(cat $BL/clamped/brightness)" 5
 expect bright_clamped_set drmbright set 90
 expect_eq bright_clamp_shows_in_property "$(get)" "55 95"
 
+# The fake provider's bad commands change nothing.
+expect_err bright_fake_bad_command "Invalid argument" write_file $FB "frobnicate name=x"
+expect_err bright_fake_bad_type "Invalid argument" write_file $FB "add name=x type=laser"
+expect_err bright_fake_level_above_max "Invalid argument" write_file $FB "add name=x max=10 brightness=11"
+expect_err bright_fake_duplicate "File exists" write_file $FB "add name=clamped"
+expect_err bright_fake_unknown "No such file or directory" write_file $FB "remove name=nope"
+expect_eq bright_fake_list_unchanged "$(grep -c . $FB)" 2
+
 # Unloading with a backlight bound, then the backlights; loading again.
 expect bright_rmmod_bound rmmod drm_brightness
 expect bright_rmmod_fake rmmod fake_backlight

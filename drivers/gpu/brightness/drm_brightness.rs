@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! DRM connector brightness shim: Hans de Goede's proposed `display_brightness` / `display_brightness_max`
-//! connector properties, out of tree, on a virtual display of this module's own, bridged to a backlight class
-//! device.
+//! connector properties, out of tree, bridged to backlight class devices.
 //!
-//! The properties must exist before a DRM device registers, so the shim owns its connector: a minimal KMS device
-//! built in `drm_brightness_glue.c`. This file decides everything else, with the policy of `shared/policy.rs`:
-//! which backlight binds (parameter `backlight=NAME`, else by type: raw > platform > firmware), re-evaluated
-//! whenever a backlight device appears or goes (a class interface, no fixed delay); `display_brightness_max`
-//! (0: nothing bound, or the connector is disconnected); the 1:1 mapping with `offset`; the errors: above max
-//! `EINVAL`, nothing bound `ENODEV`, the backlight's own error (e.g. `EIO` from `update_status`) from the commit.
+//! Properties must exist before a DRM device registers, so they come from a helper a driver calls at connector
+//! init (`drm_brightness.h`, C glue in `drm_brightness_helper.c`, exported); this module's own virtual display
+//! (`drm_brightness_display.c`) is its first user. This file decides everything else, per connector, with the
+//! policy of `shared/policy.rs`: which backlight binds (parameter `backlight=NAME`, else by type: raw >
+//! platform > firmware), re-evaluated whenever a backlight device appears or goes (a class interface, no fixed
+//! delay); `display_brightness_max` (0: nothing bound, or the connector is disconnected); the 1:1 mapping with
+//! `offset`; the errors: above max `EINVAL`, nothing bound `ENODEV`, the backlight's own error (e.g. `EIO` from
+//! `update_status`) from the commit.
 //!
 //! `/sys/kernel/debug/drm_brightness/connected` (0/1) plugs and unplugs the virtual display, as a hotplug would.
 
@@ -48,7 +49,15 @@ mod ffi {
     use kernel::ffi::c_char;
 
     #[repr(C)]
-    pub(super) struct Drmb {
+    pub(super) struct Display {
+        _private: [u8; 0],
+    }
+    #[repr(C)]
+    pub(super) struct Connector {
+        _private: [u8; 0],
+    }
+    #[repr(C)]
+    pub(super) struct Conn {
         _private: [u8; 0],
     }
     #[repr(C)]
@@ -57,10 +66,10 @@ mod ffi {
     }
 
     extern "C" {
-        pub(super) fn drmb_create() -> *mut Drmb;
-        pub(super) fn drmb_destroy(d: *mut Drmb);
-        pub(super) fn drmb_set_max(d: *mut Drmb, max: u32);
-        pub(super) fn drmb_hotplug(d: *mut Drmb);
+        pub(super) fn drmb_display_create() -> *mut Display;
+        pub(super) fn drmb_display_destroy(d: *mut Display);
+        pub(super) fn drmb_display_set_connected(d: *mut Display, connected: bool);
+        pub(super) fn drmb_conn_set_max(c: *mut Conn, max: u32);
         pub(super) fn drmb_watch_backlights() -> c_int;
         pub(super) fn drmb_unwatch_backlights();
         pub(super) fn drmb_rescan(skip: *mut BacklightDevice);
@@ -118,14 +127,30 @@ impl Drop for BoundBacklight {
     }
 }
 
-/// The shim's state, behind [`SHIM`].
-struct Shim {
-    /// The virtual display, once created; only its address is used here.
-    display: Option<usize>,
+/// One connector with the properties.
+struct Conn {
+    /// The `struct drm_connector` (the key the helper uses).
+    connector: usize,
+    /// The helper's `struct drmb_conn` (for `drmb_conn_set_max`), valid until `drmb_rust_conn_removed`.
+    handle: usize,
     /// Which backlight is bound (keyed by the device's address) and the resulting state.
     binder: Binder<usize>,
     /// The reference on the bound backlight (`binder.bound()`).
     bound: Option<BoundBacklight>,
+}
+
+impl Conn {
+    /// Pushes `display_brightness_max` to the connector (a uevent if it changed).
+    fn publish(&self) {
+        // SAFETY: `handle` is live until the connector is removed, which removes this entry first.
+        unsafe { ffi::drmb_conn_set_max(self.handle as *mut ffi::Conn, self.binder.state.max()) };
+    }
+}
+
+/// The shim's state, behind [`SHIM`].
+struct Shim {
+    conns: KVec<Conn>,
+    offset: u32,
     /// Set at unload: no more binding.
     stopping: bool,
 }
@@ -136,11 +161,16 @@ unsafe impl Send for Shim {}
 kernel::sync::global_lock! {
     // SAFETY: Initialized in `DrmBrightness::init` before any callback can run.
     unsafe(uninit) static SHIM: Mutex<Shim> = Shim {
-        display: None,
-        binder: Binder::new(0),
-        bound: None,
+        conns: KVec::new(),
+        offset: 0,
         stopping: false,
     };
+}
+
+impl Shim {
+    fn conn(&mut self, connector: *mut ffi::Connector) -> Option<&mut Conn> {
+        self.conns.iter_mut().find(|c| c.connector == connector as usize)
+    }
 }
 
 /// The wanted backlight name, if the parameter is set.
@@ -166,14 +196,31 @@ unsafe fn info<'a>(bd: *mut ffi::BacklightDevice) -> Backlight<'a> {
     }
 }
 
-impl Shim {
-    /// Pushes `display_brightness_max` to the display (a uevent if it changed).
-    fn publish(&self) {
-        if let Some(d) = self.display {
-            // SAFETY: `display` is the live display created at init (cleared before it is destroyed).
-            unsafe { ffi::drmb_set_max(d as *mut ffi::Drmb, self.binder.state.max()) };
-        }
+/// A connector initialised through the helper.
+#[no_mangle]
+extern "C" fn drmb_rust_conn_added(connector: *mut ffi::Connector, handle: *mut ffi::Conn) -> c_int {
+    let mut shim = SHIM.lock();
+    let conn = Conn {
+        connector: connector as usize,
+        handle: handle as usize,
+        binder: Binder::new(shim.offset),
+        bound: None,
+    };
+    match shim.conns.push(conn, GFP_KERNEL) {
+        Ok(()) => 0,
+        Err(_) => ENOMEM.to_errno(),
     }
+}
+
+/// A connector going away: forget it and release its backlight.
+#[no_mangle]
+extern "C" fn drmb_rust_conn_removed(connector: *mut ffi::Connector) {
+    let gone = {
+        let mut shim = SHIM.lock();
+        let i = shim.conns.iter().position(|c| c.connector == connector as usize);
+        i.and_then(|i| shim.conns.remove(i).ok())
+    };
+    drop(gone);
 }
 
 /// Called by the class interface for every backlight present and to come (and by rescans).
@@ -185,11 +232,17 @@ extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
     }
     // SAFETY: The class interface passes a live device.
     let new = unsafe { info(bd) };
-    if let Change::Bound { .. } = shim.binder.added(wanted(), bd as usize, &new) {
-        // SAFETY: Live, as above. The old reference (if any) goes after the new state is visible.
-        let _old = shim.bound.replace(unsafe { BoundBacklight::hold(bd) });
-        pr_info!("bound to backlight {}\n", kernel::str::BStr::from_bytes(new.name));
-        shim.publish();
+    for c in shim.conns.iter_mut() {
+        if let Change::Bound { .. } = c.binder.added(wanted(), bd as usize, &new) {
+            // SAFETY: Live, as above. The old reference (if any) goes after the new state is visible.
+            let _old = c.bound.replace(unsafe { BoundBacklight::hold(bd) });
+            pr_info!(
+                "connector {:#x}: bound to backlight {}\n",
+                c.connector,
+                kernel::str::BStr::from_bytes(new.name)
+            );
+            c.publish();
+        }
     }
 }
 
@@ -198,13 +251,15 @@ extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
 extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::BacklightDevice) {
     let rescan = {
         let mut shim = SHIM.lock();
-        if shim.binder.removed(bd as usize) != Change::Unbound {
-            return;
+        let mut unbound = false;
+        for c in shim.conns.iter_mut() {
+            if c.binder.removed(bd as usize) == Change::Unbound {
+                c.publish();
+                drop(c.bound.take());
+                unbound = true;
+            }
         }
-        pr_info!("backlight gone: brightness unsupported until another binds\n");
-        shim.publish();
-        drop(shim.bound.take());
-        !shim.stopping
+        unbound && !shim.stopping
     };
     if rescan {
         // Another backlight may take over (the lock is not held: the rescan calls `drmb_rust_bl_added`).
@@ -220,10 +275,14 @@ fn errno(r: Reject) -> Error {
     }
 }
 
-/// atomic_check: may `value` be committed?
+/// atomic_check: may `value` be committed on `connector`?
 #[no_mangle]
-extern "C" fn drmb_rust_check(value: u64) -> c_int {
-    match SHIM.lock().binder.state.backlight_level(value) {
+extern "C" fn drmb_rust_check(connector: *mut ffi::Connector, value: u64) -> c_int {
+    let mut shim = SHIM.lock();
+    let Some(c) = shim.conn(connector) else {
+        return ENODEV.to_errno();
+    };
+    match c.binder.state.backlight_level(value) {
         Ok(_) => 0,
         Err(r) => errno(r).to_errno(),
     }
@@ -231,24 +290,27 @@ extern "C" fn drmb_rust_check(value: u64) -> c_int {
 
 /// The property's value: the backlight's live level, mapped.
 #[no_mangle]
-extern "C" fn drmb_rust_get() -> u64 {
-    let shim = SHIM.lock();
-    shim.bound
-        .as_ref()
-        .map_or(0, |b| u64::from(shim.binder.state.property_value(b.get())))
+extern "C" fn drmb_rust_get(connector: *mut ffi::Connector) -> u64 {
+    let mut shim = SHIM.lock();
+    shim.conn(connector).map_or(0, |c| {
+        c.bound
+            .as_ref()
+            .map_or(0, |b| u64::from(c.binder.state.property_value(b.get())))
+    })
 }
 
 /// The commit: sets the backlight, returning its previous level for a rollback.
 #[no_mangle]
-extern "C" fn drmb_rust_apply(value: u64, old_raw: *mut u32) -> c_int {
-    let shim = SHIM.lock();
+extern "C" fn drmb_rust_apply(connector: *mut ffi::Connector, value: u64, old_level: *mut u32) -> c_int {
+    let mut shim = SHIM.lock();
     let r = (|| {
-        let raw = shim.binder.state.backlight_level(value).map_err(errno)?;
-        let b = shim.bound.as_ref().ok_or(ENODEV)?;
+        let c = shim.conn(connector).ok_or(ENODEV)?;
+        let level = c.binder.state.backlight_level(value).map_err(errno)?;
+        let b = c.bound.as_ref().ok_or(ENODEV)?;
         let old = b.get();
-        // SAFETY: `old_raw` is a valid out pointer from the glue.
-        unsafe { *old_raw = old };
-        if let Err(e) = b.set(raw) {
+        // SAFETY: `old_level` is a valid out pointer from the glue.
+        unsafe { *old_level = old };
+        if let Err(e) = b.set(level) {
             // The backlight core stored the refused value; the hardware did not take it. Put the old one back.
             let _ = b.set(old);
             return Err(e);
@@ -260,41 +322,39 @@ extern "C" fn drmb_rust_apply(value: u64, old_raw: *mut u32) -> c_int {
 
 /// A failed display commit after the brightness was applied: back to the old level.
 #[no_mangle]
-extern "C" fn drmb_rust_restore(old_raw: u32) {
-    if let Some(b) = SHIM.lock().bound.as_ref() {
-        let _ = b.set(old_raw);
+extern "C" fn drmb_rust_restore(connector: *mut ffi::Connector, old_level: u32) {
+    if let Some(b) = SHIM.lock().conn(connector).and_then(|c| c.bound.as_ref()) {
+        let _ = b.set(old_level);
     }
 }
 
+/// The connector was plugged or unplugged.
 #[no_mangle]
-extern "C" fn drmb_rust_connected() -> bool {
-    SHIM.lock().binder.state.connected
+extern "C" fn drmb_rust_set_connected(connector: *mut ffi::Connector, connected: bool) {
+    if let Some(c) = SHIM.lock().conn(connector) {
+        if c.binder.set_connected(connected) {
+            c.publish();
+        }
+    }
 }
 
-fn connected_show(_: &(), f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    writeln!(f, "{}", u8::from(SHIM.lock().binder.state.connected))
+/// Whether the module's own display is plugged (debugfs `connected`).
+static CONNECTED: kernel::sync::atomic::Atomic<bool> = kernel::sync::atomic::Atomic::new(true);
+
+fn connected_show(_: &Display, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "{}", u8::from(CONNECTED.load(kernel::sync::atomic::Relaxed)))
 }
 
-fn connected_store(_: &(), r: &mut UserSliceReader) -> Result {
+fn connected_store(d: &Display, r: &mut UserSliceReader) -> Result {
     let buf = read_write(r, 8)?;
     let on = match core::str::from_utf8(&buf).map_err(|_| EINVAL)?.trim() {
         "0" => false,
         "1" => true,
         _ => return Err(EINVAL),
     };
-    let display = {
-        let mut shim = SHIM.lock();
-        if shim.binder.state.connected == on {
-            return Ok(());
-        }
-        if shim.binder.set_connected(on) {
-            shim.publish();
-        }
-        shim.display
-    };
-    if let Some(d) = display {
-        // SAFETY: The live display (see `Shim::publish`).
-        unsafe { ffi::drmb_hotplug(d as *mut ffi::Drmb) };
+    if CONNECTED.xchg(on, kernel::sync::atomic::Relaxed) != on {
+        // SAFETY: The display lives as long as this file (see `DrmBrightness`).
+        unsafe { ffi::drmb_display_set_connected(d.raw, on) };
     }
     Ok(())
 }
@@ -305,7 +365,7 @@ fn connected_store(_: &(), r: &mut UserSliceReader) -> Result {
 ///
 /// `raw` came from a successful `drmb_create`.
 struct Display {
-    raw: *mut ffi::Drmb,
+    raw: *mut ffi::Display,
 }
 
 // SAFETY: The DRM device may be torn down from any thread.
@@ -315,9 +375,8 @@ unsafe impl Sync for Display {}
 
 impl Drop for Display {
     fn drop(&mut self) {
-        SHIM.lock().display = None;
-        // SAFETY: By the type invariant; nothing uses it after `display` was cleared.
-        unsafe { ffi::drmb_destroy(self.raw) };
+        // SAFETY: By the type invariant. Removes its connector from the shim too.
+        unsafe { ffi::drmb_display_destroy(self.raw) };
     }
 }
 
@@ -330,29 +389,30 @@ impl Drop for Watch {
         // SAFETY: Registered in `init`. Calls `drmb_rust_bl_removed` for every device, dropping our reference.
         unsafe { ffi::drmb_unwatch_backlights() };
         // Whatever is still bound (nothing, normally) is released here.
-        drop(SHIM.lock().bound.take());
+        for c in SHIM.lock().conns.iter_mut() {
+            drop(c.bound.take());
+        }
     }
 }
 
 struct DrmBrightness {
-    // Dropped in declaration order: the debugfs file, the backlight watch, then the display.
-    _connected: Pin<KBox<File<()>>>,
+    // Dropped in declaration order: the debugfs file (which owns the display: no store runs while it goes),
+    // then the backlight watch.
+    _connected: Pin<KBox<File<Display>>>,
     _dir: Dir,
     _watch: Watch,
-    _display: Display,
 }
 
 impl kernel::Module for DrmBrightness {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: Called once, before anything else uses `SHIM`.
         unsafe { SHIM.init() };
-        SHIM.lock().binder = Binder::new(module_parameters::offset.value());
+        SHIM.lock().offset = module_parameters::offset.value();
         // SAFETY: No preconditions.
-        let raw = unsafe { ffi::drmb_create() };
+        let raw = unsafe { ffi::drmb_display_create() };
         let raw = kernel::error::from_err_ptr(raw)?;
         // INVARIANT: Created successfully.
         let display = Display { raw };
-        SHIM.lock().display = Some(raw as usize);
         // SAFETY: No preconditions; reports every present backlight at once.
         kernel::error::to_result(unsafe { ffi::drmb_watch_backlights() })?;
         let watch = Watch;
@@ -361,7 +421,7 @@ impl kernel::Module for DrmBrightness {
             File::new(
                 &dir,
                 c"connected",
-                (),
+                display,
                 Ops::show_store(connected_show, connected_store),
             ),
             GFP_KERNEL,
@@ -370,7 +430,6 @@ impl kernel::Module for DrmBrightness {
             _connected: connected,
             _dir: dir,
             _watch: watch,
-            _display: display,
         })
     }
 }

@@ -1,42 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The C glue of drm_brightness.ko, mirrored by drm_brightness.rs. */
+/* Internal interface between the C glue of drm_brightness.ko and drm_brightness.rs. */
 #ifndef DRM_BRIGHTNESS_GLUE_H
 #define DRM_BRIGHTNESS_GLUE_H
 
 #include <linux/types.h>
 
 struct backlight_device;
-struct drmb;
+struct drm_connector;
+struct drmb_conn;
+struct drmb_display;
 
-/* The virtual display (faux device + KMS device with one connector carrying both properties). */
-struct drmb *drmb_create(void);
-void drmb_destroy(struct drmb *d);
-/* display_brightness_max := max; a property uevent if it changed. */
-void drmb_set_max(struct drmb *d, u32 max);
-/* The connector's status changed: a hotplug uevent. */
-void drmb_hotplug(struct drmb *d);
+/* The module's own virtual display (drm_brightness_display.c). */
+struct drmb_display *drmb_display_create(void);
+void drmb_display_destroy(struct drmb_display *d);
+void drmb_display_set_connected(struct drmb_display *d, bool connected);
 
-/* Backlight class watching: drmb_rust_bl_added/removed for every device present and to come. */
+/* Helper side (drm_brightness_helper.c). */
+void drmb_conn_set_max(struct drmb_conn *c, u32 max);
 int drmb_watch_backlights(void);
 void drmb_unwatch_backlights(void);
-/* drmb_rust_bl_added() for every registered backlight but skip. */
 void drmb_rescan(struct backlight_device *skip);
-
-/* Backlight access. */
 void drmb_bl_info(struct backlight_device *bd, const char **name, u32 *type, u32 *max);
 u32 drmb_bl_get(struct backlight_device *bd);
 int drmb_bl_set(struct backlight_device *bd, u32 value);
 void drmb_bl_hold(struct backlight_device *bd);
 void drmb_bl_put(struct backlight_device *bd);
-
 const char *drmb_param_backlight(void);
 
-/* Rust (drm_brightness.rs). */
-int drmb_rust_check(u64 value);
-u64 drmb_rust_get(void);
-int drmb_rust_apply(u64 value, u32 *old_raw);
-void drmb_rust_restore(u32 old_raw);
-bool drmb_rust_connected(void);
+/* Rust (drm_brightness.rs); connectors are known by their struct drm_connector. */
+int drmb_rust_conn_added(struct drm_connector *conn, struct drmb_conn *c);
+void drmb_rust_conn_removed(struct drm_connector *conn);
+int drmb_rust_check(struct drm_connector *conn, u64 value);
+u64 drmb_rust_get(struct drm_connector *conn);
+int drmb_rust_apply(struct drm_connector *conn, u64 value, u32 *old_level);
+void drmb_rust_restore(struct drm_connector *conn, u32 old_level);
+void drmb_rust_set_connected(struct drm_connector *conn, bool connected);
 void drmb_rust_bl_added(struct backlight_device *bd);
 void drmb_rust_bl_removed(struct backlight_device *bd);
 
