@@ -12,40 +12,30 @@ pub mod drm;
 mod tests {
     use super::policy::*;
 
-    fn bl(name: &[u8], type_: u32) -> Backlight<'_> {
-        Backlight {
-            name,
-            type_,
-            max_brightness: 100,
+    const TYPES: [u32; 4] = [TYPE_RAW, TYPE_PLATFORM, TYPE_FIRMWARE, 0];
+
+    /// Every ordered pair of types: the new one wins exactly when its type ranks strictly better, whatever the
+    /// names; and a wanted name admits that name only.
+    #[test]
+    fn preference_is_a_strict_order_over_types() {
+        for (i, &cur) in TYPES.iter().enumerate() {
+            for (j, &new) in TYPES.iter().enumerate() {
+                let c = Backlight {
+                    name: b"a",
+                    type_: cur,
+                    max_brightness: 10,
+                };
+                let n = Backlight {
+                    name: b"b",
+                    type_: new,
+                    max_brightness: 10,
+                };
+                assert_eq!(better(None, Some(&c), &n), j < i, "current {cur} new {new}");
+                assert!(better(None, None, &n));
+                assert!(better(Some(b"b"), None, &n));
+                assert!(!better(Some(b"a"), None, &n));
+            }
         }
-    }
-
-    #[test]
-    fn type_preference_raw_platform_firmware() {
-        let (raw, plat, fw) = (
-            bl(b"raw", TYPE_RAW),
-            bl(b"plat", TYPE_PLATFORM),
-            bl(b"acpi", TYPE_FIRMWARE),
-        );
-        assert!(better(None, None, &fw));
-        assert!(better(None, Some(&fw), &plat));
-        assert!(better(None, Some(&plat), &raw));
-        assert!(!better(None, Some(&raw), &fw));
-        assert!(!better(None, Some(&raw), &plat));
-        // Equal types: the one bound first stays (never flip-flop between two controls).
-        assert!(!better(None, Some(&raw), &bl(b"raw2", TYPE_RAW)));
-    }
-
-    #[test]
-    fn a_name_binds_only_that_backlight() {
-        let want = Some(&b"acpi_video0"[..]);
-        assert!(!better(want, None, &bl(b"intel_backlight", TYPE_RAW)));
-        assert!(better(want, None, &bl(b"acpi_video0", TYPE_FIRMWARE)));
-        assert!(!better(
-            want,
-            Some(&bl(b"acpi_video0", TYPE_FIRMWARE)),
-            &bl(b"x", TYPE_RAW)
-        ));
     }
 
     #[test]
