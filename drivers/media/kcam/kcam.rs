@@ -622,6 +622,8 @@ impl MiscDevice for KcamFile {
                 }
                 dev.reset();
             }
+            // One of ours with another size (an old or new struct layout): a bad argument, not an unknown ioctl.
+            _ if (cmd >> 8) & 0xff == uapi::IOC_MAGIC && cmd & 0xff <= 8 => return Err(EINVAL),
             _ => return Err(ENOTTY),
         }
         Ok(0)

@@ -14,6 +14,7 @@ use std::{
 };
 
 pub(crate) const CASES: &[&str] = &[
+    "ioctl-numbers",
     "async-order",
     "out-fence",
     "wait-fence",
@@ -227,6 +228,20 @@ const LONG: Duration = Duration::from_secs(10);
 pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
     let cam = Camera::open(&dev.to_path_buf())?;
     match case {
+        // One of our ioctls with another struct size is EINVAL (a layout mismatch); an unknown number ENOTTY.
+        "ioctl-numbers" => {
+            let mut small = [0u64; 1];
+            let wrong_size = ioc(2, uapi::IOC_MAGIC as u8, 0, std::mem::size_of_val(&small));
+            let e = ioctl(&cam.file, wrong_size, &mut small)
+                .err()
+                .context("wrong size accepted")?;
+            ensure!(errno_of(&e) == libc::EINVAL, "wrong size: {e}");
+            let unknown = ioc(3, uapi::IOC_MAGIC as u8, 40, 8);
+            let e = ioctl(&cam.file, unknown, &mut small)
+                .err()
+                .context("unknown ioctl accepted")?;
+            ensure!(errno_of(&e) == libc::ENOTTY, "unknown ioctl: {e}");
+        }
         // Three asynchronous lists complete in submission order; results come back to each list when waited for,
         // in any order.
         "async-order" => {

@@ -189,7 +189,7 @@ fn every_rejection_names_the_op_and_reason() {
     );
     assert_eq!(
         check(&[with(x, |o| o.param_ptr = u64::MAX - 4)]),
-        rej(0, Reason::BadParam, errno::EINVAL)
+        rej(0, Reason::BadParam, errno::EOVERFLOW)
     );
     let ev = with(op(Opcode::WaitEvent, 2, 0), |o| o.timeout_ns = 1);
     assert_eq!(

@@ -20,7 +20,8 @@
 //! | poll value or mask wider than the register | `EINVAL` | `VALUE_TOO_WIDE` |
 //! | dependency on itself or a later operation (so no cycles) | `EINVAL` | `BAD_DEP` |
 //! | parameter longer than `max_param_bytes` | `E2BIG` | `PARAM_TOO_LONG` |
-//! | parameter empty, null, or whose end overflows | `EINVAL` | `BAD_PARAM` |
+//! | parameter empty or null | `EINVAL` | `BAD_PARAM` |
+//! | parameter whose end overflows the address space | `EOVERFLOW` | `BAD_PARAM` |
 //! | event the entity does not emit | `EINVAL` | `BAD_EVENT` |
 //! | poll or wait without a timeout | `EINVAL` | `TIMEOUT_REQUIRED` |
 //! | `WAIT_FENCE` whose `fence_fd` is negative (or, checked by the kernel, not a sync_file) | `EBADF` | `BAD_FENCE` |
@@ -44,6 +45,8 @@ pub mod errno {
     pub const EBADF: i32 = 9;
     /// `EINVAL`.
     pub const EINVAL: i32 = 22;
+    /// `EOVERFLOW`.
+    pub const EOVERFLOW: i32 = 75;
 }
 
 /// Why a list cannot run.
@@ -212,11 +215,11 @@ pub fn check_op(
             }
         }
         (Opcode::XferParam, _) => {
-            if op.param_len == 0
-                || op.param_ptr == 0
-                || op.param_ptr.checked_add(u64::from(op.param_len)).is_none()
-            {
+            if op.param_len == 0 || op.param_ptr == 0 {
                 return reject(i, Reason::BadParam, errno::EINVAL);
+            }
+            if op.param_ptr.checked_add(u64::from(op.param_len)).is_none() {
+                return reject(i, Reason::BadParam, errno::EOVERFLOW);
             }
             if op.param_len > limits.max_param_bytes {
                 return reject(i, Reason::ParamTooLong, errno::E2BIG);

@@ -55,7 +55,7 @@ enum Cmd {
     /// Show vcam's injected faults, or set some: fail_nth=N (the Nth access from now fails with EIO),
     /// stuck_busy=0|1, lose_events=N, slow_us=N, hang=0|1, remove=1 (surprise removal; reload the module after).
     Faults { set: Vec<String> },
-    /// Run one compliance scenario that needs several files, threads or fences (async-order, out-fence,
+    /// Run one compliance scenario that needs several files, threads or fences (ioctl-numbers, async-order, out-fence,
     /// wait-fence, fence-chain, pending-limit, isolation, close-cancels, reset-cancels, hang, removal).
     Check { case: String },
     /// Benchmark (not a test): WRITES register writes as one list versus WRITES single-op submissions, ROUNDS
