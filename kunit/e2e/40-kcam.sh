@@ -60,7 +60,7 @@ expect_eq kcam_param_seq "$(kcamctl read vcam-isp PARAMS_SEQ)" 0x1
 expect_eq kcam_param_len "$(kcamctl read vcam-isp PARAMS_LEN)" 0x4
 expect_eq kcam_param_sum "$(kcamctl read vcam-isp PARAMS_SUM)" 0x100
 
-# Streaming: 30 frames at 30 fps (31.25 at HZ=250), events in order with increasing timestamps, no loss. The
+# Streaming: 30 frames at 30 fps, events in order with increasing timestamps, no loss. The
 # rate is only checked to be plausible (the timestamps are in ns and advance), not fast: emulation varies.
 if out=$(kcamctl stream --frames 30 2>&1); then
 	fps=$(echo "$out" | sed -n 's/^ok: .* frames in order, \([0-9]*\)\..*/\1/p')

@@ -169,7 +169,9 @@ kernel::sync::global_lock! {
 
 impl Shim {
     fn conn(&mut self, connector: *mut ffi::Connector) -> Option<&mut Conn> {
-        self.conns.iter_mut().find(|c| c.connector == connector as usize)
+        self.conns
+            .iter_mut()
+            .find(|c| c.connector == connector as usize)
     }
 }
 
@@ -198,7 +200,10 @@ unsafe fn info<'a>(bd: *mut ffi::BacklightDevice) -> Backlight<'a> {
 
 /// A connector initialised through the helper.
 #[no_mangle]
-extern "C" fn drmb_rust_conn_added(connector: *mut ffi::Connector, handle: *mut ffi::Conn) -> c_int {
+extern "C" fn drmb_rust_conn_added(
+    connector: *mut ffi::Connector,
+    handle: *mut ffi::Conn,
+) -> c_int {
     let mut shim = SHIM.lock();
     let conn = Conn {
         connector: connector as usize,
@@ -217,7 +222,10 @@ extern "C" fn drmb_rust_conn_added(connector: *mut ffi::Connector, handle: *mut 
 extern "C" fn drmb_rust_conn_removed(connector: *mut ffi::Connector) {
     let gone = {
         let mut shim = SHIM.lock();
-        let i = shim.conns.iter().position(|c| c.connector == connector as usize);
+        let i = shim
+            .conns
+            .iter()
+            .position(|c| c.connector == connector as usize);
         i.and_then(|i| shim.conns.remove(i).ok())
     };
     drop(gone);
@@ -301,7 +309,11 @@ extern "C" fn drmb_rust_get(connector: *mut ffi::Connector) -> u64 {
 
 /// The commit: sets the backlight, returning its previous level for a rollback.
 #[no_mangle]
-extern "C" fn drmb_rust_apply(connector: *mut ffi::Connector, value: u64, old_level: *mut u32) -> c_int {
+extern "C" fn drmb_rust_apply(
+    connector: *mut ffi::Connector,
+    value: u64,
+    old_level: *mut u32,
+) -> c_int {
     let mut shim = SHIM.lock();
     let r = (|| {
         let c = shim.conn(connector).ok_or(ENODEV)?;
@@ -342,7 +354,11 @@ extern "C" fn drmb_rust_set_connected(connector: *mut ffi::Connector, connected:
 static CONNECTED: kernel::sync::atomic::Atomic<bool> = kernel::sync::atomic::Atomic::new(true);
 
 fn connected_show(_: &Display, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    writeln!(f, "{}", u8::from(CONNECTED.load(kernel::sync::atomic::Relaxed)))
+    writeln!(
+        f,
+        "{}",
+        u8::from(CONNECTED.load(kernel::sync::atomic::Relaxed))
+    )
 }
 
 fn connected_store(d: &Display, r: &mut UserSliceReader) -> Result {
@@ -502,7 +518,10 @@ mod tests {
         assert_eq!(b.removed(2), Change::Unbound);
         assert_eq!(b.state.max(), 0);
         assert_eq!(b.added(Some(b"acpi_video0"), 2, &raw), Change::None);
-        assert_eq!(b.added(Some(b"acpi_video0"), 1, &acpi), Change::Bound { old: None });
+        assert_eq!(
+            b.added(Some(b"acpi_video0"), 1, &acpi),
+            Change::Bound { old: None }
+        );
         assert!(b.set_connected(false));
         assert_eq!(b.state.max(), 0);
     }

@@ -13,9 +13,9 @@ use crate::{
     waker::{Sleep, Waker},
 };
 use kernel::{
-    new_mutex,
+    new_spinlock_irq,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, SpinLockIrq},
 };
 
 /// Events a file can have queued.
@@ -29,11 +29,11 @@ struct Queue {
     dropped: u32,
 }
 
-/// A file's handle on the hub.
+/// A file's handle on the hub. (IRQ-safe spinlocks here and in the hub: vcam emits from a timer callback.)
 #[pin_data]
 pub(crate) struct FileEvents {
     #[pin]
-    queue: Mutex<Queue>,
+    queue: SpinLockIrq<Queue>,
 }
 
 struct HubInner {
@@ -46,7 +46,7 @@ struct HubInner {
 #[pin_data]
 pub(crate) struct EventHub {
     #[pin]
-    inner: Mutex<HubInner>,
+    inner: SpinLockIrq<HubInner>,
     /// Kicked on every event, for `WAIT_EVENT`.
     waker: Arc<Waker>,
 }
@@ -76,7 +76,7 @@ impl EventHub {
         let seq = KVec::from_elem([0u64; EVENT_COUNT as usize], entities, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
-                inner <- new_mutex!(HubInner { seq, files: KVec::new() }, "EventHub::inner"),
+                inner <- new_spinlock_irq!(HubInner { seq, files: KVec::new() }, "EventHub::inner"),
                 waker,
             }),
             GFP_KERNEL,
@@ -87,14 +87,15 @@ impl EventHub {
     pub(crate) fn open(&self) -> Result<Arc<FileEvents>> {
         let f = Arc::pin_init(
             try_pin_init!(FileEvents {
-                queue <- new_mutex!(
+                queue <- new_spinlock_irq!(
                     Queue { subs: 0, events: KVec::with_capacity(QUEUE_LEN, GFP_KERNEL)?, dropped: 0 },
                     "FileEvents::queue"
                 ),
             }? Error),
             GFP_KERNEL,
         )?;
-        self.inner.lock().files.push(f.clone(), GFP_KERNEL)?;
+        // Atomic allocation: the list is behind a spinlock (a few files; rarely grows).
+        self.inner.lock().files.push(f.clone(), GFP_ATOMIC)?;
         Ok(f)
     }
 
@@ -144,8 +145,8 @@ impl EventHub {
                 let _ = q.events.remove(0);
                 q.dropped = q.dropped.saturating_add(1);
             }
-            // Never allocates: the queue was given its full capacity at open.
-            let _ = q.events.push(ev, GFP_KERNEL);
+            // Within the capacity the queue was given at open (one was removed above if it was full).
+            let _ = q.events.push_within_capacity(ev);
         }
         drop(inner);
         self.waker.kick();

@@ -4,8 +4,8 @@
 //! registers. Writes keep the read-only bits; a parameter buffer sent to the ISP bumps `PARAMS_SEQ`, records its
 //! length and folds its bytes into `PARAMS_SUM`, so a test can see that it arrived intact.
 //!
-//! Streaming: setting the sensor's `CTRL` bit 0 starts a frame generator at `fps` frames per second (a delayed
-//! work item, so the rate is as exact as the jiffy: at HZ=250, 30 fps becomes 31.25). Each frame emits
+//! Streaming: setting the sensor's `CTRL` bit 0 starts a frame generator at `fps` frames per second (a
+//! high-resolution timer, forwarded by exact half periods, so the rate does not drift). Each frame emits
 //! FRAME_START, then half a period later FRAME_END, bumps the sensor's `FRAME_COUNT`, changes the ISP's
 //! `STATS_SUM` (a function of frame, exposure and gain) and emits STATS_READY. Clearing the bit stops it.
 //! New `EXPOSURE` or `GAIN` values written while streaming are latched at the next frame start; until then the
@@ -29,14 +29,19 @@ use crate::{
     waker::{Sleep, Waker},
 };
 use kernel::{
-    bindings, new_mutex,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
-        Arc, Mutex,
+        Arc, ArcBorrow, Mutex, SpinLockIrq,
     },
-    time::{msecs_to_jiffies, Jiffies},
-    workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
+    time::{
+        hrtimer::{
+            ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
+            HrTimerRestart, RelativeSoftMode,
+        },
+        Delta, Monotonic,
+    },
 };
 
 const RW: u32 = ACCESS_READ | ACCESS_WRITE;
@@ -147,40 +152,43 @@ pub(crate) struct Faults {
 /// Longest injected per-access delay: a second.
 pub(crate) const MAX_SLOW_US: u32 = 1_000_000;
 
-/// vcam's registers and frame generator.
+/// vcam's registers and frame generator. The registers and faults are behind IRQ-safe spinlocks because the
+/// frame generator (a timer callback, softirq context) updates them too.
 #[pin_data]
 pub(crate) struct Vcam {
     #[pin]
-    regs: Mutex<Regs>,
+    regs: SpinLockIrq<Regs>,
     #[pin]
-    faults: Mutex<Faults>,
+    faults: SpinLockIrq<Faults>,
     /// New exposure or gain waits for the next frame start (`STATUS.BUSY`).
     settling: Atomic<bool>,
     events: Arc<EventHub>,
     /// Kicked when a fault that blocks accesses is cleared.
     waker: Arc<Waker>,
     /// Half a frame period: FRAME_START and FRAME_END alternate at this interval.
-    half_period: Jiffies,
+    half_period: Delta,
     streaming: Atomic<bool>,
     /// Set once, at teardown: the generator stops re-arming.
     stopping: Atomic<bool>,
     /// The next tick ends a frame (else starts one).
     in_frame: Atomic<bool>,
     #[pin]
-    tick: DelayedWork<Vcam>,
+    tick: HrTimer<Vcam>,
+    /// The running generator's timer; dropping it cancels the timer and waits for a running callback.
+    #[pin]
+    generator: Mutex<Option<ArcHrTimerHandle<Vcam>>>,
 }
 
-impl_has_delayed_work! {
-    impl HasDelayedWork<Self> for Vcam { self.tick }
+kernel::impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Vcam { mode: RelativeSoftMode<Monotonic>, field: self.tick }
 }
 
-impl WorkItem for Vcam {
-    type Pointer = Arc<Vcam>;
+impl HrTimerCallback for Vcam {
+    type Pointer<'a> = Arc<Vcam>;
 
-    fn run(this: Arc<Vcam>) {
+    fn run(this: ArcBorrow<'_, Vcam>, mut ctx: HrTimerCallbackContext<'_, Vcam>) -> HrTimerRestart {
         if this.stopping.load(Relaxed) || !this.streaming.load(Relaxed) {
-            // Dropping `this` ends the generator.
-            return;
+            return HrTimerRestart::NoRestart;
         }
         let ending = this.in_frame.load(Relaxed);
         this.in_frame.store(!ending, Relaxed);
@@ -218,9 +226,9 @@ impl WorkItem for Vcam {
             this.events
                 .emit(SENSOR, sensor_id, EventType::FrameStart as u32, frame);
         }
-        let half = this.half_period;
-        // Already queued cannot happen (this item is running, not queued); an error only drops the Arc.
-        let _ = workqueue::system().enqueue_delayed(this, half);
+        // From the previous expiry, not from now: no drift.
+        ctx.forward_now(this.half_period);
+        HrTimerRestart::Restart
     }
 }
 
@@ -229,17 +237,18 @@ impl Vcam {
         let fps = fps.clamp(1, 120);
         Arc::pin_init(
             pin_init!(Self {
-                regs <- new_mutex!(reset_values(), "Vcam::regs"),
-                faults <- new_mutex!(Faults::default(), "Vcam::faults"),
+                regs <- new_spinlock_irq!(reset_values(), "Vcam::regs"),
+                faults <- new_spinlock_irq!(Faults::default(), "Vcam::faults"),
                 settling: Atomic::new(false),
                 events,
                 waker,
                 // No division by a variable: `checked_div` cannot panic (objtool does not know every panic path).
-                half_period: msecs_to_jiffies(500u32.checked_div(fps).unwrap_or(500)).max(1),
+                half_period: Delta::from_nanos(500_000_000i64.checked_div(i64::from(fps)).unwrap_or(500_000_000)),
                 streaming: Atomic::new(false),
                 stopping: Atomic::new(false),
                 in_frame: Atomic::new(false),
-                tick <- new_delayed_work!("Vcam::tick"),
+                tick <- HrTimer::new(),
+                generator <- new_mutex!(None, "Vcam::generator"),
             }),
             GFP_KERNEL,
         )
@@ -315,22 +324,19 @@ impl Vcam {
     pub(crate) fn shutdown(&self) {
         self.stopping.store(true, Relaxed);
         self.streaming.store(false, Relaxed);
-        // SAFETY: The pointer is to `self.tick`: aligned, initialised in `new`, alive as long as `self`.
-        let dwork = unsafe { DelayedWork::raw_as_work(core::ptr::from_ref(&self.tick)) };
-        // CAST: `struct delayed_work` starts with its `struct work_struct`, and `Work` is a transparent wrapper
-        // of `work_struct`.
-        let dwork = dwork.cast::<bindings::delayed_work>();
-        // SAFETY: `dwork` is the delayed work embedded in `self`, initialised in `new` and alive while `self` is.
-        // Flushing runs a pending tick at once; it sees `stopping` and does not re-arm, so when this returns the
-        // generator's code no longer runs and holds no reference.
-        unsafe { bindings::flush_delayed_work(dwork) };
+        // Dropping the handle cancels the timer and waits for a running callback; it also drops the timer's
+        // reference on `self`.
+        drop(self.generator.lock().take());
     }
 
     fn set_streaming(self: &Arc<Self>, on: bool) {
         let was = self.streaming.xchg(on, Relaxed);
         if on && !was && !self.stopping.load(Relaxed) {
             self.in_frame.store(false, Relaxed);
-            let _ = workqueue::system().enqueue_delayed(self.clone(), self.half_period);
+            let mut generator = self.generator.lock();
+            // The same timer: cancel a previous run (it may not have seen the stop yet) before starting anew.
+            drop(generator.take());
+            *generator = Some(self.clone().start(self.half_period));
         }
     }
 }
