@@ -103,7 +103,7 @@ expect_eq kcam_after_fuzz_works "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8
 
 # Asynchronous lists, out-fences (sync_file), WAIT_FENCE on sw_sync and on kcam's own fences, the per-file
 # pending limit, isolation of files, cancellation by close and by reset: scenarios of several files and threads.
-for c in ioctl-numbers async-order out-fence wait-fence fence-chain pending-limit isolation close-cancels reset-cancels hang; do
+for c in ioctl-numbers async-order out-fence wait-fence fence-chain pending-limit isolation close-cancels signal reset-cancels hang; do
 	expect kcam_check_$c kcamctl check $c
 done
 

@@ -22,6 +22,7 @@ pub(crate) const CASES: &[&str] = &[
     "pending-limit",
     "isolation",
     "close-cancels",
+    "signal",
     "reset-cancels",
     "hang",
     "removal",
@@ -488,6 +489,51 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
             ensure!(
                 cam.read_reg("vcam-sensor", "GAIN")? != 42,
                 "queued write of a closed file ran"
+            );
+        }
+        // A signal to a synchronous submitter stops its list: the waiting op gets EINTR, the rest ECANCELED, the
+        // results still come back.
+        "signal" => {
+            extern "C" fn on_signal(_: libc::c_int) {}
+            // SAFETY: A handler that does nothing; no SA_RESTART, so the blocked ioctl sees the signal.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+            }
+            let mut wait = cam.op(Opcode::WaitEvent, "vcam-sensor", "CTRL", 0)?;
+            wait.event = EventType::FrameEnd as u32;
+            wait.timeout_ns = 5_000_000_000;
+            let mut ops = [wait, cam.op(Opcode::Write, "vcam-sensor", "GAIN", 66)?];
+            let t = Instant::now();
+            std::thread::scope(|s| -> Result<()> {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let (ops, cam) = (&mut ops, &cam);
+                let h = s.spawn(move || {
+                    // SAFETY: No preconditions.
+                    let _ = tx.send(unsafe { libc::pthread_self() });
+                    cam.submit(ops, 0).map(|_| ())
+                });
+                let thread = rx.recv()?;
+                std::thread::sleep(Duration::from_millis(200));
+                // SAFETY: Signals a live thread of ours (it is joined below).
+                unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("submitter panicked"))?
+            })?;
+            ensure!(
+                ops[0].status == -libc::EINTR && ops[1].status == -ECANCELED,
+                "after a signal: {} {}",
+                ops[0].status,
+                ops[1].status
+            );
+            ensure!(
+                cam.read_reg("vcam-sensor", "GAIN")? != 66,
+                "op after the interrupted one ran"
+            );
+            println!(
+                "signal ended the 5 s wait after {} ms",
+                t.elapsed().as_millis()
             );
         }
         // RESET cancels a waiting list of another file (ECANCELED) and the lists queued behind it.

@@ -56,7 +56,7 @@ enum Cmd {
     /// stuck_busy=0|1, lose_events=N, slow_us=N, hang=0|1, remove=1 (surprise removal; reload the module after).
     Faults { set: Vec<String> },
     /// Run one compliance scenario that needs several files, threads or fences (ioctl-numbers, async-order, out-fence,
-    /// wait-fence, fence-chain, pending-limit, isolation, close-cancels, reset-cancels, hang, removal).
+    /// wait-fence, fence-chain, pending-limit, isolation, close-cancels, signal, reset-cancels, hang, removal).
     Check { case: String },
     /// Benchmark (not a test): WRITES register writes as one list versus WRITES single-op submissions, ROUNDS
     /// times each, interleaved; prints the per-op cost of both and their ratio.
