@@ -169,6 +169,10 @@ impl<B: Backend> Camera<B> {
                     .map(|result| ops[i].result = result)
             };
             ops[i].status = status.err().map_or(0, |e| e.to_errno());
+            if ops[i].status == EINTR.to_errno() {
+                // A signal to the submitter stops the whole list (as a cancellation does).
+                let _ = cx.cancel.cmpxchg(0, EINTR.to_errno(), Relaxed);
+            }
             if ops[i].status != 0 && first_failed.is_none() {
                 first_failed = Some(i);
             }

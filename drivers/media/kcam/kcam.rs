@@ -129,6 +129,10 @@ struct KcamDevice {
     /// The timeline of this camera's out-fences.
     fence_context: u64,
     next_file_id: Atomic<u64>,
+    /// Surprise removal happened (also in `queue`, where it orders with submissions): the ioctls' quick check.
+    removed: Atomic<bool>,
+    /// The cancellation of the direct list (`Queue::direct`), if one runs.
+    direct_cancel: Atomic<i32>,
     #[pin]
     work: Work<KcamDevice>,
 }
@@ -177,6 +181,8 @@ impl KcamDevice {
                 exec <- new_mutex!((), "KcamDevice::exec"),
                 fence_context: Fence::new_context(),
                 next_file_id: Atomic::new(1),
+                removed: Atomic::new(false),
+                direct_cancel: Atomic::new(0),
                 work <- new_work!("KcamDevice::work"),
             }),
             GFP_KERNEL,
@@ -188,7 +194,7 @@ impl KcamDevice {
     }
 
     fn check_present(&self) -> Result {
-        if self.queue.lock().removed {
+        if self.removed.load(Relaxed) {
             return Err(ENODEV);
         }
         Ok(())
@@ -246,11 +252,15 @@ impl KcamDevice {
         Ok(())
     }
 
-    /// The worker: runs queued jobs in order until the queue is empty.
+    /// The worker: runs queued jobs in order until the queue is empty, or until a synchronous submitter runs
+    /// its own list (it queues the worker again when done).
     fn drain(&self) {
         loop {
             let job = {
                 let mut q = self.queue.lock();
+                if q.direct.is_some() || q.running.as_ref().is_some_and(|j| !j.is_done()) {
+                    return;
+                }
                 if q.queued.is_empty() {
                     q.running = None;
                     return;
@@ -263,28 +273,37 @@ impl KcamDevice {
                     Err(_) => return,
                 }
             };
-            {
-                let _exec = self.exec.lock();
-                let mut data = job.data.lock();
-                let JobData {
-                    ops,
-                    fences,
-                    failed,
-                } = &mut *data;
-                let cx = RunCtx {
-                    waker: &self.camera.waker,
-                    cancel: &job.cancel,
-                    fences,
-                };
-                *failed = self.camera.run(&cx, ops);
-            }
-            job.finish(self.waker());
+            self.execute(&job);
         }
     }
 
-    /// Cancels the queued and running jobs `which` selects with `err`; returns the running one, if selected.
-    fn cancel(&self, which: impl Fn(&Job) -> bool, err: Error) -> Option<Arc<Job>> {
-        let (taken, running) = self.queue.lock().cancel(which, err, self.waker());
+    /// Runs a job (it is `running` in the queue), then marks it done.
+    fn execute(&self, job: &Job) {
+        {
+            let _exec = self.exec.lock();
+            let mut data = job.data.lock();
+            let JobData {
+                ops,
+                fences,
+                failed,
+            } = &mut *data;
+            let cx = RunCtx {
+                waker: &self.camera.waker,
+                cancel: &job.cancel,
+                fences,
+            };
+            *failed = self.camera.run(&cx, ops);
+        }
+        job.finish(self.waker());
+    }
+
+    /// Cancels the queued and running lists of the files `which` selects with `err`; returns the running job,
+    /// if selected.
+    fn cancel(&self, which: impl Fn(u64) -> bool, err: Error) -> Option<Arc<Job>> {
+        let (taken, running) =
+            self.queue
+                .lock()
+                .cancel(which, err, self.waker(), &self.direct_cancel);
         for job in taken.iter() {
             job.finish_unrun(self.waker());
         }
@@ -302,6 +321,7 @@ impl KcamDevice {
 
     /// Surprise removal: everything in flight ends with `-ENODEV`, nothing new is accepted.
     fn remove(&self) {
+        self.removed.store(true, Relaxed);
         self.queue.lock().removed = true;
         self.vcam.set_faults(|f| f.removed = true);
         self.cancel(|_| true, ENODEV);
@@ -369,14 +389,54 @@ impl KcamDevice {
             q.queued.reserve(1, GFP_KERNEL)?;
             // On failure, the fence and its reserved fd go without ever having been seen by anyone.
             let job = Job::new(seqno, owner, ops_ptr, data, fence)?;
+            q.last_seqno = seqno;
             // Within the capacity reserved above.
             let _ = q.queued.push_within_capacity(job.clone());
-            q.last_seqno = seqno;
             (job, fd)
         };
         // Already queued or running: it picks this job up.
         let _ = workqueue::system_long().enqueue(self.clone());
         Ok((job, fd))
+    }
+
+    /// The synchronous fast path: if the camera is idle, runs the list in the caller's context (no job, no hop
+    /// through the worker) and returns its seqno and first failed op; `None` if the camera is busy.
+    fn run_direct(
+        self: &Arc<Self>,
+        owner: u64,
+        data: &mut JobData,
+    ) -> Result<Option<(u64, Option<usize>)>> {
+        let seqno = {
+            let mut q = self.queue.lock();
+            if q.removed {
+                return Err(ENODEV);
+            }
+            if !q.idle() {
+                return Ok(None);
+            }
+            q.last_seqno += 1;
+            q.direct = Some(owner);
+            self.direct_cancel.store(0, Relaxed);
+            q.last_seqno
+        };
+        let failed = {
+            let _exec = self.exec.lock();
+            let cx = RunCtx {
+                waker: &self.camera.waker,
+                cancel: &self.direct_cancel,
+                fences: &data.fences,
+            };
+            self.camera.run(&cx, &mut data.ops)
+        };
+        let more = {
+            let mut q = self.queue.lock();
+            q.direct = None;
+            !q.queued.is_empty()
+        };
+        if more {
+            let _ = workqueue::system_long().enqueue(self.clone());
+        }
+        Ok(Some((seqno, failed)))
     }
 
     /// Waits for the camera's worker to finish (teardown).
@@ -386,6 +446,16 @@ impl KcamDevice {
         // SAFETY: `work` is the work item embedded in `self`, valid while `self` is.
         unsafe { bindings::flush_work(work) };
     }
+}
+
+/// Writes a list's results back to userspace.
+fn write_results(ops: &[Op], ops_ptr: u64) -> Result {
+    let ptr = UserPtr::from_addr(usize::try_from(ops_ptr).map_err(|_| EFAULT)?);
+    let mut writer = UserSlice::new(ptr, core::mem::size_of_val(ops)).writer();
+    for op in ops {
+        writer.write(op)?;
+    }
+    Ok(())
 }
 
 /// Per-open state: files share the camera, not their event subscriptions and queues, nor their submissions.
@@ -405,7 +475,7 @@ impl PinnedDrop for KcamFile {
         // Closing cancels this file's work and waits for its running list to stop; lists stop at their next op
         // or wait, so this is short.
         let id = self.id;
-        if let Some(running) = self.dev.cancel(|j| j.owner == id, ECANCELED) {
+        if let Some(running) = self.dev.cancel(|owner| owner == id, ECANCELED) {
             let _ = running.wait(self.dev.waker(), None);
         }
         self.dev.camera.events.close(&self.events);
@@ -441,43 +511,41 @@ impl KcamFile {
                 return Err(EBUSY);
             }
             pending.reserve(1, GFP_KERNEL)?;
-            let (job, fd) = dev.queue_job(
-                self.id,
-                s.ops_ptr,
-                data,
-                s.flags & uapi::SUBMIT_OUT_FENCE != 0,
-            )?;
+            let out_fence = s.flags & uapi::SUBMIT_OUT_FENCE != 0;
+            let (job, fd) = dev.queue_job(self.id, s.ops_ptr, data, out_fence)?;
             s.seqno = job.seqno;
             s.out_fence_fd = fd.as_ref().map_or(-1, |f| f.fd());
             // Within the capacity reserved above.
             let _ = pending.push_within_capacity(job);
             return Ok(fd);
         }
-        let (job, _) = dev.queue_job(self.id, s.ops_ptr, data, false)?;
-        s.seqno = job.seqno;
-        if let Err(e) = job.wait(dev.waker(), Some(u64::MAX)) {
-            // A signal: the list stops (the op waiting gets EINTR, the rest ECANCELED); its results still go back.
-            job.cancel(e, dev.waker());
-            let _ = job.wait(dev.waker(), None);
-        }
-        self.write_results(&job, s.ops_ptr)?;
-        if let Some(i) = job.data.lock().failed {
+        let mut data = data;
+        let (seqno, failed) = match dev.run_direct(self.id, &mut data)? {
+            Some(done) => {
+                write_results(&data.ops, s.ops_ptr)?;
+                done
+            }
+            None => {
+                // Busy: queue it behind the others and wait.
+                let (job, _) = dev.queue_job(self.id, s.ops_ptr, data, false)?;
+                if let Err(e) = job.wait(dev.waker(), Some(u64::MAX)) {
+                    // A signal: the list stops (the op waiting gets EINTR, the rest ECANCELED); its results still
+                    // go back.
+                    job.cancel(e, dev.waker());
+                    let _ = job.wait(dev.waker(), None);
+                }
+                let data = job.data.lock();
+                write_results(&data.ops, s.ops_ptr)?;
+                (job.seqno, data.failed)
+            }
+        };
+        s.seqno = seqno;
+        if let Some(i) = failed {
             // CAST: `i` < `count`, a u32.
             s.error_idx = i as u32;
         }
         dev.check_present()?;
         Ok(None)
-    }
-
-    fn write_results(&self, job: &Job, ops_ptr: u64) -> Result {
-        let data = job.data.lock();
-        let bytes = data.ops.len() * core::mem::size_of::<Op>();
-        let ptr = UserPtr::from_addr(usize::try_from(ops_ptr).map_err(|_| EFAULT)?);
-        let mut writer = UserSlice::new(ptr, bytes).writer();
-        for op in data.ops.iter() {
-            writer.write(op)?;
-        }
-        Ok(())
     }
 
     /// `KCAM_IOC_WAIT`: waits for an asynchronous submission of this file, writes its results back to its list
@@ -503,8 +571,8 @@ impl KcamFile {
             )?;
         }
         // Results first: if they cannot be written, the submission stays to be waited for again.
-        self.write_results(&job, job.ops_ptr)?;
         let data = job.data.lock();
+        write_results(&data.ops, job.ops_ptr)?;
         w.status = data
             .failed
             .and_then(|i| data.ops.get(i))

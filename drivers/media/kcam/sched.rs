@@ -119,6 +119,9 @@ pub(crate) struct Queue {
     /// Not yet started, in seqno order.
     pub(crate) queued: KVec<Arc<Job>>,
     pub(crate) running: Option<Arc<Job>>,
+    /// A synchronous list that its submitter runs itself, because the camera was idle (no job, no hop through
+    /// the worker): the submitting file's id.
+    pub(crate) direct: Option<u64>,
     /// The last seqno given out.
     pub(crate) last_seqno: u64,
     /// The camera is gone (surprise removal): nothing new is accepted.
@@ -130,20 +133,34 @@ impl Queue {
         Self {
             queued: KVec::new(),
             running: None,
+            direct: None,
             last_seqno: 0,
             removed: false,
         }
     }
 
-    /// Takes the queued jobs `which` selects off the queue and tells a running one to stop with `err`.
-    /// Returns the jobs taken (to be finished with [`Job::finish_unrun`] outside the queue's lock) and the
-    /// running job if it was selected.
+    /// Whether nothing runs or waits, so that a synchronous list may run directly.
+    pub(crate) fn idle(&self) -> bool {
+        self.queued.is_empty()
+            && self.direct.is_none()
+            && self.running.as_ref().is_none_or(|j| j.is_done())
+    }
+
+    /// Takes the queued jobs of the files `which` selects off the queue and tells a running one (a job, or a
+    /// direct list through `direct_cancel`) to stop with `err`. Returns the jobs taken (to be finished with
+    /// [`Job::finish_unrun`] outside the queue's lock) and the running job if it was selected.
     pub(crate) fn cancel(
         &mut self,
-        which: impl Fn(&Job) -> bool,
+        which: impl Fn(u64) -> bool,
         err: Error,
         waker: &Waker,
+        direct_cancel: &Atomic<i32>,
     ) -> (KVec<Arc<Job>>, Option<Arc<Job>>) {
+        if self.direct.is_some_and(&which) {
+            let _ = direct_cancel.cmpxchg(0, err.to_errno(), Relaxed);
+            waker.kick();
+        }
+        let which = |j: &Job| which(j.owner);
         // Reserved up front so that taking jobs off cannot fail half-way. Without memory, the selected jobs stay
         // queued, cancelled: the worker then finishes them without running an op.
         let mut taken = KVec::with_capacity(self.queued.len(), GFP_KERNEL).ok();

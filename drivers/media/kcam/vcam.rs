@@ -139,7 +139,7 @@ fn reset_values() -> Regs {
 }
 
 /// Injected faults (see the module documentation). All zero: a healthy camera.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Faults {
     pub(crate) fail_nth: u32,
     pub(crate) stuck_busy: bool,
@@ -160,6 +160,8 @@ pub(crate) struct Vcam {
     regs: SpinLockIrq<Regs>,
     #[pin]
     faults: SpinLockIrq<Faults>,
+    /// Whether `faults` is not all zero: a healthy camera's accesses take no lock for fault injection.
+    faulty: Atomic<bool>,
     /// New exposure or gain waits for the next frame start (`STATUS.BUSY`).
     settling: Atomic<bool>,
     events: Arc<EventHub>,
@@ -194,7 +196,7 @@ impl HrTimerCallback for Vcam {
         this.in_frame.store(!ending, Relaxed);
         let sensor_id = ENTITIES[SENSOR].id;
         if ending {
-            let lost = {
+            let lost = this.faulty.load(Relaxed) && {
                 let mut f = this.faults.lock();
                 let lost = f.lose_events > 0;
                 f.lose_events = f.lose_events.saturating_sub(1);
@@ -239,6 +241,7 @@ impl Vcam {
             pin_init!(Self {
                 regs <- new_spinlock_irq!(reset_values(), "Vcam::regs"),
                 faults <- new_spinlock_irq!(Faults::default(), "Vcam::faults"),
+                faulty: Atomic::new(false),
                 settling: Atomic::new(false),
                 events,
                 waker,
@@ -265,6 +268,7 @@ impl Vcam {
                 removed: f.removed,
                 ..Faults::default()
             };
+            self.faulty.store(f.removed, Relaxed);
         }
         self.waker.kick();
     }
@@ -279,6 +283,7 @@ impl Vcam {
             let mut f = self.faults.lock();
             change(&mut f);
             f.slow_us = f.slow_us.min(MAX_SLOW_US);
+            self.faulty.store(*f != Faults::default(), Relaxed);
             f.removed
         };
         if removed {
@@ -290,6 +295,9 @@ impl Vcam {
 
     /// What every access goes through first: removal, the Nth-access failure, a hang, slowness.
     fn access(&self, cx: &RunCtx<'_>) -> Result {
+        if !self.faulty.load(Relaxed) {
+            return Ok(());
+        }
         let (fail, slow_us) = {
             let mut f = self.faults.lock();
             if f.removed {
@@ -297,6 +305,9 @@ impl Vcam {
             }
             let fail = f.fail_nth == 1;
             f.fail_nth = f.fail_nth.saturating_sub(1);
+            if *f == Faults::default() {
+                self.faulty.store(false, Relaxed);
+            }
             (fail, f.slow_us)
         };
         // Hung: no timeout of its own (RESET, removal or cancelling the list ends it), but an interruptible
