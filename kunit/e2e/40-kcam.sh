@@ -165,10 +165,11 @@ exec 8<&-
 expect kcam_rmmod rmmod kcam
 expect kcam_reload insmod /modules/kcam.ko
 
-# Surprise removal: a blocked list and its submitter get ENODEV, later ioctls and opens ENODEV; closing works and
-# the module unloads; a reload brings the camera back.
+# Surprise removal: a blocked list and its submitter get ENODEV, later ioctls ENODEV, the node goes; closing works
+# and the module unloads; a reload brings the camera back.
 expect kcam_check_removal kcamctl check removal
-expect_err kcam_removed_ioctl "No such device" kcamctl list
+expect_err kcam_removed_node_gone "No such file or directory" kcamctl list
+expect_eq kcam_removed_fault_shown "$(kcamctl faults | grep removed)" "removed=1"
 expect kcam_rmmod_after_removal rmmod kcam
 expect kcam_reload_after_removal insmod /modules/kcam.ko
 expect_eq kcam_back_after_reload "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8

@@ -93,18 +93,39 @@ pub(crate) trait Backend: Send + Sync {
     fn update(&self, cx: &RunCtx<'_>, idx: usize, reg: u32, mask: u64, value: u64) -> Result<u64>;
     /// Takes a parameter buffer for entity `idx`.
     fn xfer_param(&self, cx: &RunCtx<'_>, idx: usize, data: &[u8]) -> Result;
+    /// Puts the hardware back to its reset state (`KCAM_IOC_RESET`); no list runs meanwhile.
+    fn reset(&self);
+    /// Stops everything of the driver's that could still call into the camera (timers, work): the camera is
+    /// being unregistered.
+    fn shutdown(&self);
 }
 
-/// A camera: its topology, limits and backend.
-pub(crate) struct Camera<B: Backend> {
-    pub(crate) entities: &'static [EntitySpec],
-    pub(crate) limits: Limits,
-    pub(crate) backend: B,
+/// What a driver gets from the core to build its backend: where to emit events, what to kick when a blocked
+/// access may go on.
+pub(crate) struct CameraCtx {
     pub(crate) events: Arc<EventHub>,
     pub(crate) waker: Arc<Waker>,
 }
 
-impl<B: Backend> Topology for Camera<B> {
+impl CameraCtx {
+    /// For a camera of `entities` entities.
+    pub(crate) fn new(entities: usize) -> Result<Self> {
+        let waker = Waker::new()?;
+        let events = EventHub::new(entities, waker.clone())?;
+        Ok(Self { events, waker })
+    }
+}
+
+/// A camera: its topology, limits and backend.
+pub(crate) struct Camera {
+    pub(crate) entities: &'static [EntitySpec],
+    pub(crate) limits: Limits,
+    pub(crate) backend: KBox<dyn Backend>,
+    pub(crate) events: Arc<EventHub>,
+    pub(crate) waker: Arc<Waker>,
+}
+
+impl Topology for Camera {
     fn entity(&self, id: u32) -> Option<EntityInfo> {
         let e = self.entities.iter().find(|e| e.id == id)?;
         // CAST: a driver's register list is short (static table).
@@ -130,7 +151,7 @@ const POLL_INTERVAL_NS: u64 = 100_000;
 /// Longest `DELAY` or wait of one operation, so that a list cannot hold the camera for long.
 pub(crate) const MAX_WAIT_NS: u64 = 5_000_000_000;
 
-impl<B: Backend> Camera<B> {
+impl Camera {
     fn index_of(&self, id: u32) -> Result<usize> {
         self.entities.iter().position(|e| e.id == id).ok_or(ENOENT)
     }

@@ -2,7 +2,12 @@
 
 //! KCAM: camera entities and operation lists, with vcam, a virtual camera to test it.
 //!
-//! `/dev/kcam0` (mode 0600, root: grant access with a udev rule) speaks the uAPI of
+//! Camera drivers register with the core ([`register`]): their entity tree (`camera::EntitySpec`) and their
+//! register accessors (`camera::Backend`), built with the core's `camera::CameraCtx` (events, waker). Each
+//! camera gets `/dev/kcamN`. vcam (`vcam.rs`) is such a driver, in this module because out-of-tree Rust modules
+//! cannot call each other's Rust functions.
+//!
+//! `/dev/kcamN` (mode 0600, root: grant access with a udev rule) speaks the uAPI of
 //! `include/uapi/linux/kcam.h`: `KCAM_IOC_QUERY_CAPS`, `KCAM_IOC_ENUM_ENTITY`, `KCAM_IOC_ENUM_REG`,
 //! `KCAM_IOC_SUBMIT` (synchronous, `TEST_ONLY`, or `ASYNC` with an optional sync_file out-fence),
 //! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT` and `KCAM_IOC_RESET`.
@@ -12,8 +17,9 @@
 //! asynchronous submissions: another file can neither wait for them nor see their results. Closing a file
 //! cancels its queued and running lists and waits for the running one to stop.
 //!
-//! vcam's faults are injected through `/sys/kernel/debug/vcam/faults` (see `vcam.rs`); `remove=1` there is a
-//! surprise removal: running and queued lists end with `-ENODEV`, and every ioctl but close fails with `-ENODEV`.
+//! Unregistering a camera is a (surprise) removal: running and queued lists end with `-ENODEV`, every ioctl of
+//! a file still open fails with `-ENODEV`, close works, the node goes. vcam's `remove=1` fault
+//! (`/sys/kernel/debug/vcam/faults`) does exactly that.
 
 use kernel::{
     bindings,
@@ -26,7 +32,7 @@ use kernel::{
         Arc, Mutex,
     },
     transmute::{AsBytes, FromBytes},
-    uaccess::{UserPtr, UserSlice, UserSliceReader},
+    uaccess::{UserPtr, UserSlice},
     workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
 
@@ -53,13 +59,11 @@ mod shared {
     pub(crate) use super::{uapi, validate};
 }
 
-use camera::{Camera, RunCtx};
-use events::{EventHub, FileEvents};
+use camera::{Backend, Camera, CameraCtx, EntitySpec, RunCtx};
+use events::FileEvents;
 use fence::Fence;
-use owned_debugfs::{read_write, Dir, Ops};
 use sched::{Job, JobData, Queue};
 use uapi::{Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait};
-use vcam::Vcam;
 use waker::Waker;
 
 // The uAPI structs are `repr(C)` integers and integer arrays with explicit padding (the invariant of
@@ -119,8 +123,7 @@ const MAX_PENDING: usize = 16;
 /// A camera device: the camera, its submission queue and the worker that runs it.
 #[pin_data]
 struct KcamDevice {
-    camera: Camera<Arc<Vcam>>,
-    vcam: Arc<Vcam>,
+    camera: Camera,
     #[pin]
     queue: Mutex<Queue>,
     /// Held while a list runs or the camera resets.
@@ -150,8 +153,86 @@ impl WorkItem for KcamDevice {
 }
 
 kernel::sync::global_lock! {
-    // SAFETY: Initialized in `KcamModule::init` before the device is registered.
-    unsafe(uninit) static DEVICE: Mutex<Option<Arc<KcamDevice>>> = None;
+    // SAFETY: Initialized in `KcamModule::init` before any camera registers.
+    unsafe(uninit) static REGISTRY: Mutex<Registry> = Registry { cameras: KVec::new() };
+}
+
+/// Device node names of registered cameras, by slot.
+const NODE_NAMES: [&CStr; 4] = [c"kcam0", c"kcam1", c"kcam2", c"kcam3"];
+
+/// The registered cameras: slot, the address of their misc device (what `open` is given), the device.
+struct Registry {
+    cameras: KVec<(usize, usize, Arc<KcamDevice>)>,
+}
+
+/// A registered camera with its device node `/dev/kcamN`. Dropping it unregisters the camera, which is a
+/// removal for anyone still using it: running and queued lists end with `-ENODEV`, every ioctl of a file still
+/// open fails with `-ENODEV`, the node goes; when this returns, the core no longer calls the backend.
+pub(crate) struct Registration {
+    dev: Arc<KcamDevice>,
+    misc: Option<Pin<KBox<MiscDeviceRegistration<KcamFile>>>>,
+}
+
+/// Registers a camera: the driver's entity tree, the context it was built with, and its register accessors.
+pub(crate) fn register(
+    entities: &'static [EntitySpec],
+    ctx: CameraCtx,
+    backend: KBox<dyn Backend>,
+) -> Result<Registration> {
+    let limits = validate::Limits {
+        max_ops: MAX_OPS,
+        max_param_bytes: MAX_PARAM_BYTES,
+    };
+    let dev = KcamDevice::new(entities, ctx, backend, limits)?;
+    // The slot is taken under the registry's lock, the node registered without it: `open` runs under the misc
+    // core's lock and takes the registry's.
+    let slot = {
+        let mut registry = REGISTRY.lock();
+        let slot = (0..NODE_NAMES.len())
+            .find(|i| !registry.cameras.iter().any(|(s, _, _)| s == i))
+            .ok_or(EBUSY)?;
+        registry.cameras.push((slot, 0, dev.clone()), GFP_KERNEL)?;
+        slot
+    };
+    let misc = KBox::pin_init(
+        MiscDeviceRegistration::register(MiscDeviceOptions {
+            name: NODE_NAMES[slot],
+        }),
+        GFP_KERNEL,
+    );
+    let mut registry = REGISTRY.lock();
+    let entry = registry.cameras.iter_mut().find(|(s, _, _)| *s == slot);
+    match (misc, entry) {
+        (Ok(misc), Some(entry)) => {
+            // An open before this finds nothing yet: ENODEV, as for a device not there.
+            entry.1 = core::ptr::from_ref::<MiscDeviceRegistration<KcamFile>>(&misc) as usize;
+            drop(registry);
+            Ok(Registration {
+                dev,
+                misc: Some(misc),
+            })
+        }
+        (misc, _) => {
+            registry.cameras.retain(|(s, _, _)| *s != slot);
+            drop(registry);
+            // A node registered whose entry went (cannot happen: only its registration removes it) goes too.
+            Err(misc.err().unwrap_or(ENODEV))
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        REGISTRY
+            .lock()
+            .cameras
+            .retain(|(_, _, d)| !Arc::ptr_eq(d, &self.dev));
+        self.dev.remove();
+        // No new open once the node is gone; open files keep the device (and this module) alive.
+        drop(self.misc.take());
+        // The worker runs module code: wait for it.
+        self.dev.flush();
+    }
 }
 
 fn copy_name(dst: &mut [u8; uapi::NAME_LEN], src: &CStr) {
@@ -168,15 +249,15 @@ fn reject(s: &mut Submit, r: validate::Rejection) -> Error {
 
 impl KcamDevice {
     fn new(
-        vcam: Arc<Vcam>,
-        events: Arc<EventHub>,
-        waker: Arc<Waker>,
+        entities: &'static [EntitySpec],
+        ctx: CameraCtx,
+        backend: KBox<dyn Backend>,
         limits: validate::Limits,
     ) -> Result<Arc<Self>> {
+        let CameraCtx { events, waker } = ctx;
         Arc::pin_init(
             try_pin_init!(KcamDevice {
-                camera: Camera { entities: &vcam::ENTITIES, limits, backend: vcam.clone(), events, waker },
-                vcam,
+                camera: Camera { entities, limits, backend, events, waker },
                 queue <- new_mutex!(Queue::new(), "KcamDevice::queue"),
                 exec <- new_mutex!((), "KcamDevice::exec"),
                 fence_context: Fence::new_context(),
@@ -316,15 +397,18 @@ impl KcamDevice {
         // The running list's blocked access or wait (a hang too) gives up at once, with ECANCELED.
         self.cancel(|_| true, ECANCELED);
         let _exec = self.exec.lock();
-        self.vcam.reset();
+        self.camera.backend.reset();
     }
 
-    /// Surprise removal: everything in flight ends with `-ENODEV`, nothing new is accepted.
+    /// Removal: everything in flight ends with `-ENODEV`, nothing new is accepted, and once the running list
+    /// stopped, the backend is not called again.
     fn remove(&self) {
         self.removed.store(true, Relaxed);
         self.queue.lock().removed = true;
-        self.vcam.set_faults(|f| f.removed = true);
         self.cancel(|_| true, ENODEV);
+        self.camera.backend.shutdown();
+        // Waits for a running list (it stops at its next op or wait, with ENODEV).
+        drop(self.exec.lock());
     }
 
     /// Reads the list of a submission and the fences of its `WAIT_FENCE` operations, and validates it.
@@ -610,8 +694,15 @@ impl KcamDevice {
 impl MiscDevice for KcamFile {
     type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        let dev = DEVICE.lock().clone().ok_or(ENODEV)?;
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        let key = core::ptr::from_ref(misc) as usize;
+        let dev = REGISTRY
+            .lock()
+            .cameras
+            .iter()
+            .find(|(_, k, _)| *k == key)
+            .map(|(_, _, d)| d.clone())
+            .ok_or(ENODEV)?;
         dev.check_present()?;
         let events = dev.camera.events.open()?;
         let id = dev.next_file_id.fetch_add(1, Relaxed);
@@ -698,120 +789,29 @@ impl MiscDevice for KcamFile {
     }
 }
 
-/// `/sys/kernel/debug/vcam/faults`: reads as `key=value` lines; a write of `key=value` pairs (space-separated)
-/// sets those faults. All pairs are checked before any applies.
-fn faults_show(dev: &Arc<KcamDevice>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    let x = dev.vcam.faults();
-    writeln!(f, "fail_nth={}", x.fail_nth)?;
-    writeln!(f, "stuck_busy={}", u8::from(x.stuck_busy))?;
-    writeln!(f, "lose_events={}", x.lose_events)?;
-    writeln!(f, "slow_us={}", x.slow_us)?;
-    writeln!(f, "hang={}", u8::from(x.hang))?;
-    writeln!(f, "removed={}", u8::from(x.removed))
-}
+/// At unload, after every camera went: waits for readers of the ops of fences signalled last.
+struct FenceGuard;
 
-fn faults_store(dev: &Arc<KcamDevice>, r: &mut UserSliceReader) -> Result {
-    let buf = read_write(r, 256)?;
-    let text = core::str::from_utf8(&buf).map_err(|_| EINVAL)?;
-    let mut new = dev.vcam.faults();
-    let mut remove = false;
-    let mut any = false;
-    for pair in text.split_ascii_whitespace() {
-        let (key, value) = pair.split_once('=').ok_or(EINVAL)?;
-        let v: u32 = value.parse().map_err(|_| EINVAL)?;
-        let flag = || match v {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(EINVAL),
-        };
-        match key {
-            "fail_nth" => new.fail_nth = v,
-            "stuck_busy" => new.stuck_busy = flag()?,
-            "lose_events" => new.lose_events = v,
-            "slow_us" if v <= vcam::MAX_SLOW_US => new.slow_us = v,
-            "hang" => new.hang = flag()?,
-            // Removal cannot be undone (reload the module).
-            "remove" if v == 1 => remove = true,
-            _ => return Err(EINVAL),
-        }
-        any = true;
-    }
-    if !any {
-        return Err(EINVAL);
-    }
-    dev.vcam.set_faults(|f| {
-        *f = Faults {
-            removed: f.removed,
-            ..new
-        }
-    });
-    if remove {
-        dev.remove();
-    }
-    Ok(())
-}
-
-use vcam::Faults;
-
-/// Clears the global device when the module goes (after the misc device, see the field order).
-struct DeviceGuard;
-
-impl Drop for DeviceGuard {
+impl Drop for FenceGuard {
     fn drop(&mut self) {
-        let dev = DEVICE.lock().take();
-        if let Some(dev) = &dev {
-            // No file is open (each holds a module reference), so no job is left; the worker and the frame
-            // generator may still be finishing: both run module code, so wait for them.
-            dev.cancel(|_| true, ENODEV);
-            dev.flush();
-            dev.vcam.shutdown();
-            // Readers of the ops of a fence signalled just now (see kcam_glue.c).
-            fence::rcu_barrier();
-        }
-        drop(dev);
+        // See kcam_glue.c.
+        fence::rcu_barrier();
     }
 }
 
-#[pin_data]
 struct KcamModule {
-    // Fields are dropped in declaration order: the debugfs files (which use the device) first; no new open after
-    // the misc device goes; open files keep their reference to the device (and the module: the misc device's file
-    // operations name it as owner).
-    _faults: Pin<KBox<owned_debugfs::File<Arc<KcamDevice>>>>,
-    _dir: Dir,
-    #[pin]
-    _misc: MiscDeviceRegistration<KcamFile>,
-    _guard: DeviceGuard,
+    // Dropped in declaration order: vcam (its registration, hence its camera) first.
+    _vcam: vcam::Instance,
+    _fences: FenceGuard,
 }
 
-fn new_device(fps: u32, limits: validate::Limits) -> Result<Arc<KcamDevice>> {
-    let waker = Waker::new()?;
-    let events = EventHub::new(vcam::ENTITIES.len(), waker.clone())?;
-    let vcam = Vcam::new(events.clone(), waker.clone(), fps)?;
-    KcamDevice::new(vcam, events, waker, limits)
-}
-
-impl kernel::InPlaceModule for KcamModule {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let limits = validate::Limits {
-            max_ops: MAX_OPS,
-            max_param_bytes: MAX_PARAM_BYTES,
-        };
-        let dev = new_device(module_parameters::fps.value(), limits);
-        let dir = Dir::new(c"vcam", None);
-        try_pin_init!(Self {
-            _guard: {
-                // SAFETY: Called once, at module init, before anything else uses `DEVICE`.
-                unsafe { DEVICE.init() };
-                *DEVICE.lock() = Some(dev.clone()?);
-                DeviceGuard
-            },
-            _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"kcam0" }),
-            _dir: dir?,
-            _faults: KBox::pin_init(
-                owned_debugfs::File::new(_dir, c"faults", dev?, Ops::show_store(faults_show, faults_store)),
-                GFP_KERNEL,
-            )?,
+impl kernel::Module for KcamModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: Called once, at module init, before any camera registers.
+        unsafe { REGISTRY.init() };
+        Ok(Self {
+            _fences: FenceGuard,
+            _vcam: vcam::Instance::probe(module_parameters::fps.value())?,
         })
     }
 }
@@ -819,16 +819,21 @@ impl kernel::InPlaceModule for KcamModule {
 #[kunit_tests(kcam_core)]
 mod tests {
     use super::*;
-    use crate::camera::Backend;
+    use crate::vcam::{self, Vcam};
 
-    fn device() -> Result<Arc<KcamDevice>> {
-        new_device(
-            100,
-            validate::Limits {
-                max_ops: 4,
-                max_param_bytes: 16,
-            },
-        )
+    /// A camera with vcam as its backend (not registered: no device node), and that vcam.
+    fn device() -> Result<(Arc<KcamDevice>, Arc<Vcam>)> {
+        let ctx = CameraCtx::new(vcam::ENTITIES.len())?;
+        let vcam = Vcam::new(ctx.events.clone(), ctx.waker.clone(), 100)?;
+        let limits = validate::Limits {
+            max_ops: 4,
+            max_param_bytes: 16,
+        };
+        let backend: KBox<dyn Backend> = KBox::new(vcam.clone(), GFP_KERNEL)?;
+        Ok((
+            KcamDevice::new(&vcam::ENTITIES, ctx, backend, limits)?,
+            vcam,
+        ))
     }
 
     /// Runs `ops` directly (no queue), uncancelled, without fences.
@@ -849,7 +854,7 @@ mod tests {
             cancel: &cancel,
             fences: &[],
         };
-        dev.vcam.read(&cx, idx, reg)
+        dev.camera.backend.read(&cx, idx, reg)
     }
 
     fn op(opcode: uapi::Opcode, entity: u32, reg: u32, value: u64) -> Op {
@@ -860,7 +865,7 @@ mod tests {
 
     #[test]
     fn validation_rejects_before_anything_runs() -> Result {
-        let dev = device()?;
+        let (dev, _vcam) = device()?;
         // EXPOSURE write, then a write to the read-only CHIP_ID: nothing may run.
         let ops = [
             op(uapi::Opcode::Write, 1, 1, 500),
@@ -874,7 +879,7 @@ mod tests {
 
     #[test]
     fn runs_in_order_with_masks_and_dependencies() -> Result {
-        let dev = device()?;
+        let (dev, _vcam) = device()?;
         let mut upd = op(uapi::Opcode::Update, 1, 2, 0x30);
         upd.mask = 0xf0;
         let mut poll = op(uapi::Opcode::Poll, 1, 0, 1);
@@ -911,18 +916,18 @@ mod tests {
 
     #[test]
     fn reset_restores_reset_values() -> Result {
-        let dev = device()?;
+        let (dev, vcam) = device()?;
         let mut ops = [op(uapi::Opcode::Write, 2, 1, 4)];
         run(&dev, &mut ops);
         assert_eq!(read(&dev, 1, 1)?, 4);
-        dev.vcam.reset();
+        vcam.reset();
         assert_eq!(read(&dev, 1, 1)?, 2);
         Ok(())
     }
 
     #[test]
     fn limits_and_events_an_entity_does_not_emit() -> Result {
-        let dev = device()?;
+        let (dev, _vcam) = device()?;
         assert!(validate::check_submit(0, 5, true, &dev.camera.limits).is_err_and(|r| r.errno == 7));
         let mut wait = op(uapi::Opcode::WaitEvent, 2, 0, 0);
         wait.timeout_ns = 1;
@@ -936,7 +941,7 @@ mod tests {
 
     #[test]
     fn cancelled_list_runs_nothing() -> Result {
-        let dev = device()?;
+        let (dev, _vcam) = device()?;
         let cancel = Atomic::new(ECANCELED.to_errno());
         let cx = RunCtx {
             waker: &dev.camera.waker,
@@ -955,9 +960,9 @@ mod tests {
 
     #[test]
     fn injected_faults_and_reset() -> Result {
-        let dev = device()?;
+        let (dev, vcam) = device()?;
         // The second access fails, once; the list goes on with independent ops.
-        dev.vcam.set_faults(|f| f.fail_nth = 2);
+        vcam.set_faults(|f| f.fail_nth = 2);
         let mut ops = [
             op(uapi::Opcode::Write, 1, 1, 5),
             op(uapi::Opcode::Write, 1, 2, 6),
@@ -967,7 +972,7 @@ mod tests {
         assert_eq!(ops[1].status, EIO.to_errno());
         assert_eq!(ops[2].result, 5);
         // A hung access blocks the worker until RESET, which cancels the list and clears the fault.
-        dev.vcam.set_faults(|f| f.hang = true);
+        vcam.set_faults(|f| f.hang = true);
         let mut list = KVVec::new();
         list.push(op(uapi::Opcode::Read, 1, 1, 0), GFP_KERNEL)?;
         let data = JobData {
@@ -980,14 +985,14 @@ mod tests {
         job.wait(dev.waker(), Some(1_000_000_000))?;
         dev.flush();
         assert_eq!(job.data.lock().ops[0].status, ECANCELED.to_errno());
-        assert!(!dev.vcam.faults().hang);
+        assert!(!vcam.faults().hang);
         assert_eq!(read(&dev, 0, 1)?, 1000);
         Ok(())
     }
 
     #[test]
     fn streaming_emits_frames_in_order() -> Result {
-        let dev = device()?;
+        let (dev, vcam) = device()?;
         let file = dev.camera.events.open()?;
         file.subscribe(0, uapi::EventType::FrameEnd as u32, true)?;
         let mut wait = op(uapi::Opcode::WaitEvent, 1, 0, 0);
@@ -1002,7 +1007,7 @@ mod tests {
         assert!(dev.camera.validate(&ops).is_ok());
         let failed = run(&dev, &mut ops);
         // Stop the generator before anything can fail below: it must not outlive the test.
-        dev.vcam.shutdown();
+        vcam.shutdown();
         assert_eq!(failed, None);
         // Two frames ended: the frame counter shows at least two.
         assert!(ops[3].result >= 2);

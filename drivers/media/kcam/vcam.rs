@@ -21,10 +21,14 @@
 //! - removal: every access fails with `ENODEV` from then on.
 //!
 //! [`Vcam::reset`] clears every fault but removal.
+//!
+//! vcam is a driver of the KCAM core like any other: [`Instance::probe`] builds it from the core's
+//! [`CameraCtx`] and registers it with [`crate::register`]; its surprise removal is that registration dropped.
 
 use crate::{
-    camera::{Backend, EntitySpec, RegSpec, RunCtx},
+    camera::{Backend, CameraCtx, EntitySpec, RegSpec, RunCtx},
     events::EventHub,
+    owned_debugfs::{read_write, Dir, File, Ops},
     shared::uapi::{EntityType, EventType, ACCESS_READ, ACCESS_WRITE},
     waker::{Sleep, Waker},
 };
@@ -42,6 +46,7 @@ use kernel::{
         },
         Delta, Monotonic,
     },
+    uaccess::UserSliceReader,
 };
 
 const RW: u32 = ACCESS_READ | ACCESS_WRITE;
@@ -392,6 +397,14 @@ impl Backend for Arc<Vcam> {
         Ok(new)
     }
 
+    fn reset(&self) {
+        Vcam::reset(self);
+    }
+
+    fn shutdown(&self) {
+        Vcam::shutdown(self);
+    }
+
     fn xfer_param(&self, cx: &RunCtx<'_>, idx: usize, data: &[u8]) -> Result {
         if idx != ISP {
             // Only the ISP takes parameters.
@@ -406,4 +419,107 @@ impl Backend for Arc<Vcam> {
         isp[ISP_PARAMS_SUM] = sum & 0xffff_ffff;
         Ok(())
     }
+}
+
+/// The vcam device: the camera registered with the core, and what its fault injection needs.
+#[pin_data]
+pub(crate) struct VcamDevice {
+    vcam: Arc<Vcam>,
+    /// `None` once removed (`remove=1`).
+    #[pin]
+    registration: Mutex<Option<crate::Registration>>,
+}
+
+/// vcam as loaded: the device and its fault-injection file `/sys/kernel/debug/vcam/faults`.
+pub(crate) struct Instance {
+    // Dropped in declaration order: the file first, then the device (unregistering the camera).
+    _faults: Pin<KBox<File<Arc<VcamDevice>>>>,
+    _dir: Dir,
+    _device: Arc<VcamDevice>,
+}
+
+impl Instance {
+    /// Builds vcam at `fps` and registers it with the core.
+    pub(crate) fn probe(fps: u32) -> Result<Self> {
+        let ctx = CameraCtx::new(ENTITIES.len())?;
+        let vcam = Vcam::new(ctx.events.clone(), ctx.waker.clone(), fps)?;
+        let backend: KBox<dyn Backend> = KBox::new(vcam.clone(), GFP_KERNEL)?;
+        let registration = crate::register(&ENTITIES, ctx, backend)?;
+        let device = Arc::pin_init(
+            pin_init!(VcamDevice {
+                vcam,
+                registration <- new_mutex!(Some(registration), "VcamDevice::registration"),
+            }),
+            GFP_KERNEL,
+        )?;
+        let dir = Dir::new(c"vcam", None)?;
+        let faults = KBox::pin_init(
+            File::new(
+                &dir,
+                c"faults",
+                device.clone(),
+                Ops::show_store(faults_show, faults_store),
+            ),
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            _faults: faults,
+            _dir: dir,
+            _device: device,
+        })
+    }
+}
+
+/// `/sys/kernel/debug/vcam/faults`: reads as `key=value` lines; a write of `key=value` pairs (space-separated)
+/// sets those faults. All pairs are checked before any applies.
+fn faults_show(dev: &Arc<VcamDevice>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let x = dev.vcam.faults();
+    writeln!(f, "fail_nth={}", x.fail_nth)?;
+    writeln!(f, "stuck_busy={}", u8::from(x.stuck_busy))?;
+    writeln!(f, "lose_events={}", x.lose_events)?;
+    writeln!(f, "slow_us={}", x.slow_us)?;
+    writeln!(f, "hang={}", u8::from(x.hang))?;
+    writeln!(f, "removed={}", u8::from(x.removed))
+}
+
+fn faults_store(dev: &Arc<VcamDevice>, r: &mut UserSliceReader) -> Result {
+    let buf = read_write(r, 256)?;
+    let text = core::str::from_utf8(&buf).map_err(|_| EINVAL)?;
+    let mut new = dev.vcam.faults();
+    let mut remove = false;
+    let mut any = false;
+    for pair in text.split_ascii_whitespace() {
+        let (key, value) = pair.split_once('=').ok_or(EINVAL)?;
+        let v: u32 = value.parse().map_err(|_| EINVAL)?;
+        let flag = || match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(EINVAL),
+        };
+        match key {
+            "fail_nth" => new.fail_nth = v,
+            "stuck_busy" => new.stuck_busy = flag()?,
+            "lose_events" => new.lose_events = v,
+            "slow_us" if v <= MAX_SLOW_US => new.slow_us = v,
+            "hang" => new.hang = flag()?,
+            // Removal cannot be undone (reload the module).
+            "remove" if v == 1 => remove = true,
+            _ => return Err(EINVAL),
+        }
+        any = true;
+    }
+    if !any {
+        return Err(EINVAL);
+    }
+    dev.vcam.set_faults(|f| {
+        *f = Faults {
+            removed: f.removed || remove,
+            ..new
+        }
+    });
+    if remove {
+        // Surprise removal: the camera is unregistered under its users' feet.
+        drop(dev.registration.lock().take());
+    }
+    Ok(())
 }

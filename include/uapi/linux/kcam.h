@@ -21,7 +21,8 @@
  * work: KCAM_IOC_RESET cancels every list, closing a file cancels that file's lists (queued ones end at once, every
  * op -ECANCELED; a running one stops at its next op or wait, that op -ECANCELED); a signal to a synchronous
  * submitter stops its list (the op waiting gets -EINTR). After a surprise removal of the hardware, running lists
- * end with -ENODEV and every ioctl and open fails with -ENODEV; close still works.
+ * end with -ENODEV, every ioctl of a file still open fails with -ENODEV and the device node goes; close still
+ * works.
  *
  * Access: the device node is root-only (0600) unless a udev rule grants more. Files are isolated: one file
  * cannot wait for another's submissions, and events go only to the files subscribed to them.

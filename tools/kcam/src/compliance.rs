@@ -588,7 +588,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
             ensure!(faults.contains("hang=0"), "reset left the hang: {faults}");
             cam.read_reg("vcam-sensor", "GAIN")?;
         }
-        // Surprise removal: a blocked waiter gets ENODEV, every later ioctl and open fails with ENODEV, closing
+        // Surprise removal: a blocked waiter gets ENODEV, every later ioctl fails with ENODEV, the node goes, closing
         // works. (The module must be reloaded afterwards.)
         "removal" => {
             let mut wait = cam.op(Opcode::WaitEvent, "vcam-sensor", "CTRL", 0)?;
@@ -620,7 +620,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 .context("ioctl after removal worked")?;
             ensure!(errno_of(&e) == libc::ENODEV, "ioctl after removal: {e}");
             let e = File::open(dev).err().context("open after removal worked")?;
-            ensure!(errno_of(&e) == libc::ENODEV, "open after removal: {e}");
+            ensure!(errno_of(&e) == libc::ENOENT, "open after removal: {e}");
         }
         other => bail!("unknown case '{other}'; cases: {}", CASES.join(", ")),
     }
