@@ -199,8 +199,12 @@ unsafe fn info<'a>(bd: *mut ffi::BacklightDevice) -> Backlight<'a> {
 }
 
 /// A connector initialised through the helper.
+///
+/// # Safety
+///
+/// `handle` is the helper's `struct drmb_conn` of `connector`, valid until `drmb_rust_conn_removed(connector)`.
 #[no_mangle]
-extern "C" fn drmb_rust_conn_added(
+unsafe extern "C" fn drmb_rust_conn_added(
     connector: *mut ffi::Connector,
     handle: *mut ffi::Conn,
 ) -> c_int {
@@ -232,13 +236,17 @@ extern "C" fn drmb_rust_conn_removed(connector: *mut ffi::Connector) {
 }
 
 /// Called by the class interface for every backlight present and to come (and by rescans).
+///
+/// # Safety
+///
+/// `bd` is a registered backlight device, alive for the duration of the call.
 #[no_mangle]
-extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
+unsafe extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
     let mut shim = SHIM.lock();
     if shim.stopping {
         return;
     }
-    // SAFETY: The class interface passes a live device.
+    // SAFETY: `bd` is live, by the function's safety requirement.
     let new = unsafe { info(bd) };
     for c in shim.conns.iter_mut() {
         if let Change::Bound { .. } = c.binder.added(wanted(), bd as usize, &new) {
@@ -255,8 +263,12 @@ extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
 }
 
 /// Called by the class interface when a backlight goes.
+///
+/// # Safety
+///
+/// `bd` is a backlight device being unregistered, alive for the duration of the call.
 #[no_mangle]
-extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::BacklightDevice) {
+unsafe extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::BacklightDevice) {
     let rescan = {
         let mut shim = SHIM.lock();
         let mut unbound = false;
@@ -308,8 +320,12 @@ extern "C" fn drmb_rust_get(connector: *mut ffi::Connector) -> u64 {
 }
 
 /// The commit: sets the backlight, returning its previous level for a rollback.
+///
+/// # Safety
+///
+/// `old_level` is valid for a write of a `u32`.
 #[no_mangle]
-extern "C" fn drmb_rust_apply(
+unsafe extern "C" fn drmb_rust_apply(
     connector: *mut ffi::Connector,
     value: u64,
     old_level: *mut u32,
@@ -320,7 +336,7 @@ extern "C" fn drmb_rust_apply(
         let level = c.binder.state.backlight_level(value).map_err(errno)?;
         let b = c.bound.as_ref().ok_or(ENODEV)?;
         let old = b.get();
-        // SAFETY: `old_level` is a valid out pointer from the glue.
+        // SAFETY: `old_level` is valid for a write, by the function's safety requirement.
         unsafe { *old_level = old };
         if let Err(e) = b.set(level) {
             // The backlight core stored the refused value; the hardware did not take it. Put the old one back.
