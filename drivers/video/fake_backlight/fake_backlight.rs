@@ -252,3 +252,41 @@ impl kernel::Module for FakeBacklight {
         })
     }
 }
+
+#[kunit_tests(fake_backlight_commands)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Args<'_>> {
+        parse_args(text.split_ascii_whitespace())
+    }
+
+    #[test]
+    fn arguments_parse() -> Result {
+        let a = parse("name=panel type=firmware max=255 brightness=10 clamp=200")?;
+        assert_eq!(a.name, Some("panel"));
+        assert_eq!(a.type_, Some(3));
+        assert_eq!(
+            (a.max, a.brightness, a.clamp),
+            (Some(255), Some(10), Some(200))
+        );
+        assert_eq!(parse("name=x errno=5")?.errno, Some(5));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_arguments_are_einval() {
+        for bad in [
+            "name",
+            "name=",
+            "name=a/b",
+            "type=laser",
+            "max=-1",
+            "max=1e3",
+            "errno=4096",
+            "colour=red",
+        ] {
+            assert!(parse(bad).is_err_and(|e| e == EINVAL));
+        }
+    }
+}
