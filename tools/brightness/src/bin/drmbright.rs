@@ -9,7 +9,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 /// Display brightness through DRM connector properties.
 #[derive(Parser)]
-#[command(version, about, long_about = None, after_help = "\
+#[command(version, long_about = None, after_help = "\
 Examples:
   drmbright get                    # display_brightness and display_brightness_max of the first connector with them
   drmbright set 40                 # legacy DRM_IOCTL_MODE_OBJ_SETPROPERTY (needs DRM master)
@@ -47,8 +47,8 @@ enum Cmd {
         #[arg(long)]
         max: bool,
     },
-    /// Print DRM uevents (netlink) until COUNT arrived or TIMEOUT seconds passed; a property event names the
-    /// property and its new value.
+    /// Print the DRM hotplug uevents (netlink) until COUNT arrived or TIMEOUT seconds passed, one line each with
+    /// its CONNECTOR and PROPERTY ids (a change of display_brightness_max names that property).
     Watch {
         #[arg(long, default_value_t = 1)]
         count: u32,

@@ -14,7 +14,7 @@ mod compliance;
 
 /// Drive a KCAM camera through its ioctls.
 #[derive(Parser)]
-#[command(version, about, long_about = None, after_help = "\
+#[command(version, long_about = None, after_help = "\
 Examples:
   kcamctl list
   kcamctl write vcam-sensor EXPOSURE 500
