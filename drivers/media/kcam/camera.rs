@@ -127,7 +127,7 @@ pub(crate) struct Camera {
 
 impl Topology for Camera {
     fn entity(&self, id: u32) -> Option<EntityInfo> {
-        let e = self.entities.iter().find(|e| e.id == id)?;
+        let e = self.spec(id)?;
         // CAST: a driver's register list is short (static table).
         Some(EntityInfo {
             num_regs: e.regs.len() as u32,
@@ -137,7 +137,7 @@ impl Topology for Camera {
     }
 
     fn reg(&self, id: u32, reg: u32) -> Option<RegInfo> {
-        let e = self.entities.iter().find(|e| e.id == id)?;
+        let e = self.spec(id)?;
         let r = e.regs.get(reg as usize)?;
         Some(RegInfo {
             access: r.access,
@@ -152,8 +152,14 @@ const POLL_INTERVAL_NS: u64 = 100_000;
 pub(crate) const MAX_WAIT_NS: u64 = 5_000_000_000;
 
 impl Camera {
-    fn index_of(&self, id: u32) -> Result<usize> {
+    /// The index of entity `id` in `entities` (`ENOENT` if there is none).
+    pub(crate) fn index_of(&self, id: u32) -> Result<usize> {
         self.entities.iter().position(|e| e.id == id).ok_or(ENOENT)
+    }
+
+    /// The entity `id`.
+    pub(crate) fn spec(&self, id: u32) -> Option<&EntitySpec> {
+        self.entities.iter().find(|e| e.id == id)
     }
 
     /// Validates a whole list; nothing runs if any operation is rejected.

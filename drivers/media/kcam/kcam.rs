@@ -132,7 +132,8 @@ struct KcamDevice {
     /// The timeline of this camera's out-fences.
     fence_context: u64,
     next_file_id: Atomic<u64>,
-    /// Surprise removal happened (also in `queue`, where it orders with submissions): the ioctls' quick check.
+    /// The camera was removed. Set before `remove` takes the queue's lock to cancel, so a submitter that takes
+    /// the lock after sees it, and one that took it before queued a job the cancellation takes.
     removed: Atomic<bool>,
     /// The cancellation of the direct list (`Queue::direct`), if one runs.
     direct_cancel: Atomic<i32>,
@@ -318,12 +319,7 @@ impl KcamDevice {
         if d.reserved0 != 0 || d.reserved != [0; 2] {
             return Err(EINVAL);
         }
-        let e = self
-            .camera
-            .entities
-            .iter()
-            .find(|e| e.id == d.entity_id)
-            .ok_or(ENOENT)?;
+        let e = self.camera.spec(d.entity_id).ok_or(ENOENT)?;
         let r = e.regs.get(d.reg as usize).ok_or(ENOENT)?;
         d.access = r.access;
         d.writable_mask = r.writable_mask;
@@ -404,7 +400,6 @@ impl KcamDevice {
     /// stopped, the backend is not called again.
     fn remove(&self) {
         self.removed.store(true, Relaxed);
-        self.queue.lock().removed = true;
         self.cancel(|_| true, ENODEV);
         self.camera.backend.shutdown();
         // Waits for a running list (it stops at its next op or wait, with ENODEV).
@@ -459,7 +454,7 @@ impl KcamDevice {
     ) -> Result<(Arc<Job>, Option<fence::FenceFd>)> {
         let (job, fd) = {
             let mut q = self.queue.lock();
-            if q.removed {
+            if self.removed.load(Relaxed) {
                 return Err(ENODEV);
             }
             let seqno = q.last_seqno + 1;
@@ -492,7 +487,7 @@ impl KcamDevice {
     ) -> Result<Option<(u64, Option<usize>)>> {
         let seqno = {
             let mut q = self.queue.lock();
-            if q.removed {
+            if self.removed.load(Relaxed) {
                 return Err(ENODEV);
             }
             if !q.idle() {
@@ -675,12 +670,7 @@ impl KcamDevice {
         if sub.reserved != [0; 2] {
             return Err(EINVAL);
         }
-        let idx = self
-            .camera
-            .entities
-            .iter()
-            .position(|e| e.id == sub.entity_id)
-            .ok_or(ENOENT)?;
+        let idx = self.camera.index_of(sub.entity_id)?;
         if sub.event >= uapi::EVENT_COUNT
             || self.camera.entities[idx].events & (1 << sub.event) == 0
         {

@@ -124,8 +124,6 @@ pub(crate) struct Queue {
     pub(crate) direct: Option<u64>,
     /// The last seqno given out.
     pub(crate) last_seqno: u64,
-    /// The camera is gone (surprise removal): nothing new is accepted.
-    pub(crate) removed: bool,
 }
 
 impl Queue {
@@ -135,7 +133,6 @@ impl Queue {
             running: None,
             direct: None,
             last_seqno: 0,
-            removed: false,
         }
     }
 
