@@ -68,6 +68,7 @@ mod ffi {
     extern "C" {
         pub(super) fn drmb_display_create() -> *mut Display;
         pub(super) fn drmb_display_destroy(d: *mut Display);
+        pub(super) fn drmb_display_connected(d: *mut Display) -> bool;
         pub(super) fn drmb_display_set_connected(d: *mut Display, connected: bool);
         pub(super) fn drmb_conn_set_max(c: *mut Conn, max: u32);
         pub(super) fn drmb_watch_backlights() -> c_int;
@@ -366,15 +367,10 @@ extern "C" fn drmb_rust_set_connected(connector: *mut ffi::Connector, connected:
     }
 }
 
-/// Whether the module's own display is plugged (debugfs `connected`).
-static CONNECTED: kernel::sync::atomic::Atomic<bool> = kernel::sync::atomic::Atomic::new(true);
-
-fn connected_show(_: &Display, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    writeln!(
-        f,
-        "{}",
-        u8::from(CONNECTED.load(kernel::sync::atomic::Relaxed))
-    )
+fn connected_show(d: &Display, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    // SAFETY: The display lives as long as this file (see `DrmBrightness`).
+    let on = unsafe { ffi::drmb_display_connected(d.raw) };
+    writeln!(f, "{}", u8::from(on))
 }
 
 fn connected_store(d: &Display, r: &mut UserSliceReader) -> Result {
@@ -384,10 +380,8 @@ fn connected_store(d: &Display, r: &mut UserSliceReader) -> Result {
         "1" => true,
         _ => return Err(EINVAL),
     };
-    if CONNECTED.xchg(on, kernel::sync::atomic::Relaxed) != on {
-        // SAFETY: The display lives as long as this file (see `DrmBrightness`).
-        unsafe { ffi::drmb_display_set_connected(d.raw, on) };
-    }
+    // SAFETY: The display lives as long as this file (see `DrmBrightness`).
+    unsafe { ffi::drmb_display_set_connected(d.raw, on) };
     Ok(())
 }
 

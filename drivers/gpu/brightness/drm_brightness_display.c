@@ -28,7 +28,7 @@ struct drmb_display {
 	struct drm_simple_display_pipe pipe;
 	struct drm_connector conn;
 	struct faux_device *faux;
-	bool connected;
+	atomic_t connected;	/* 1: plugged (debugfs connected) */
 };
 
 struct drmb_conn_state {
@@ -95,7 +95,7 @@ static int drmb_conn_get_property(struct drm_connector *conn, const struct drm_c
 
 static enum drm_connector_status drmb_conn_detect(struct drm_connector *conn, bool force)
 {
-	return READ_ONCE(to_drmb(conn->dev)->connected) ? connector_status_connected :
+	return atomic_read(&to_drmb(conn->dev)->connected) ? connector_status_connected :
 							    connector_status_disconnected;
 }
 
@@ -211,7 +211,7 @@ struct drmb_display *drmb_display_create(void)
 		return d;
 	}
 	d->faux = faux;
-	d->connected = true;
+	atomic_set(&d->connected, 1);
 	ret = drmm_mode_config_init(&d->drm);
 	if (ret)
 		goto err;
@@ -256,9 +256,16 @@ void drmb_display_destroy(struct drmb_display *d)
 	faux_device_destroy(faux);
 }
 
+bool drmb_display_connected(struct drmb_display *d)
+{
+	return atomic_read(&d->connected);
+}
+
 void drmb_display_set_connected(struct drmb_display *d, bool connected)
 {
-	WRITE_ONCE(d->connected, connected);
+	/* Only a change is a hotplug. */
+	if (atomic_xchg(&d->connected, connected) == connected)
+		return;
 	drm_brightness_set_connected(&d->conn, connected);
 	drm_kms_helper_hotplug_event(&d->drm);
 }

@@ -13,6 +13,8 @@ struct drmb_display;
 /* The module's own virtual display (drm_brightness_display.c). */
 struct drmb_display *drmb_display_create(void);
 void drmb_display_destroy(struct drmb_display *d);
+bool drmb_display_connected(struct drmb_display *d);
+/* Plugs or unplugs it; a change is a hotplug. */
 void drmb_display_set_connected(struct drmb_display *d, bool connected);
 
 /* Helper side (drm_brightness_helper.c). */
