@@ -79,32 +79,6 @@ impl Camera {
         let mut r = Reset::default();
         ioctl(&self.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")
     }
-
-    fn reg(&self, entity: &str, reg: &str) -> Result<(u32, u32)> {
-        let id = self.entity_by_name(entity)?.0.id;
-        Ok((
-            id,
-            self.reg_index(id, &serde_json::Value::String(reg.into()))?,
-        ))
-    }
-
-    fn op(&self, opcode: Opcode, entity: &str, reg: &str, value: u64) -> Result<Op> {
-        let (id, r) = self.reg(entity, reg)?;
-        let mut op = Op::new(opcode, id, r);
-        op.value = value;
-        Ok(op)
-    }
-
-    fn read_reg(&self, entity: &str, reg: &str) -> Result<u64> {
-        let mut ops = [self.op(Opcode::Read, entity, reg, 0)?];
-        self.submit(&mut ops, 0)?;
-        ensure!(
-            ops[0].status == 0,
-            "read {entity} {reg}: status {}",
-            ops[0].status
-        );
-        Ok(ops[0].result)
-    }
 }
 
 fn delay(ns: u64) -> Op {

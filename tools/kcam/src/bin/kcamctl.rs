@@ -484,6 +484,45 @@ impl Camera {
         }
     }
 
+    /// Entity `entity`'s id and the index of its register `reg` (names or numbers).
+    fn reg(&self, entity: &str, reg: &str) -> Result<(u32, u32)> {
+        let id = self.entity_by_name(entity)?.0.id;
+        Ok((
+            id,
+            self.reg_index(id, &serde_json::Value::String(reg.into()))?,
+        ))
+    }
+
+    /// An operation on register `reg` of `entity`.
+    fn op(&self, opcode: Opcode, entity: &str, reg: &str, value: u64) -> Result<Op> {
+        let (id, r) = self.reg(entity, reg)?;
+        let mut op = Op::new(opcode, id, r);
+        op.value = value;
+        Ok(op)
+    }
+
+    /// Runs one register op as a list of its own; its result, or its status as the error.
+    fn reg_op(&self, opcode: Opcode, entity: &str, reg: &str, value: u64) -> Result<u64> {
+        let mut ops = [self.op(opcode, entity, reg, value)?];
+        self.submit(&mut ops, 0)?;
+        if ops[0].status != 0 {
+            let what = if opcode == Opcode::Read {
+                "read"
+            } else {
+                "write"
+            };
+            bail!(
+                "{what} failed: {}",
+                std::io::Error::from_raw_os_error(-ops[0].status)
+            );
+        }
+        Ok(ops[0].result)
+    }
+
+    fn read_reg(&self, entity: &str, reg: &str) -> Result<u64> {
+        self.reg_op(Opcode::Read, entity, reg, 0)
+    }
+
     /// Submits `ops`; on rejection names the op and the reason.
     fn submit(&self, ops: &mut [Op], flags: u32) -> Result<Submit> {
         let mut s = Submit {
@@ -581,32 +620,9 @@ fn run(cli: &Cli) -> Result<()> {
                 }
             }
         }
-        Cmd::Read { entity, reg } => {
-            let id = cam.entity_by_name(entity)?.0.id;
-            let r = cam.reg_index(id, &serde_json::Value::String(reg.clone()))?;
-            let mut ops = [Op::new(Opcode::Read, id, r)];
-            cam.submit(&mut ops, 0)?;
-            if ops[0].status != 0 {
-                bail!(
-                    "read failed: {}",
-                    std::io::Error::from_raw_os_error(-ops[0].status)
-                );
-            }
-            println!("{:#x}", ops[0].result);
-        }
+        Cmd::Read { entity, reg } => println!("{:#x}", cam.read_reg(entity, reg)?),
         Cmd::Write { entity, reg, value } => {
-            let id = cam.entity_by_name(entity)?.0.id;
-            let r = cam.reg_index(id, &serde_json::Value::String(reg.clone()))?;
-            let mut op = Op::new(Opcode::Write, id, r);
-            op.value = parse_num(value)?;
-            let mut ops = [op];
-            cam.submit(&mut ops, 0)?;
-            if ops[0].status != 0 {
-                bail!(
-                    "write failed: {}",
-                    std::io::Error::from_raw_os_error(-ops[0].status)
-                );
-            }
+            cam.reg_op(Opcode::Write, entity, reg, parse_num(value)?)?;
         }
         Cmd::Run { file, test_only } => {
             let text = std::fs::read_to_string(file)
