@@ -43,6 +43,11 @@ rej kcam_reject_event_not_emitted "rejected at op 0 (reason event not emitted)" 
 rej kcam_reject_param_too_long "rejected at op 0 (reason parameter too long): Argument list too long" \
 	"[{\"op\":\"xfer_param\",\"entity\":\"vcam-isp\",\"param\":[$(awk 'BEGIN { for (i = 0; i < 65536; i++) printf "1,"; printf "1" }')]}]"
 expect_err kcam_reject_empty_list "reason no ops" sh -c "echo '[]' > $J/e.json; kcamctl run $J/e.json"
+# Inputs an opcode does not use must be 0, so that they can get a meaning later.
+rej kcam_reject_unused_input "rejected at op 1 (reason reserved or unused field not zero): Invalid argument" \
+	'[{"op":"write","entity":1,"reg":"EXPOSURE","value":9},{"op":"read","entity":1,"reg":"GAIN","value":5}]'
+rej kcam_reject_delay_with_entity "rejected at op 0 (reason reserved or unused field not zero)" \
+	'[{"op":"delay","entity":1,"timeout_ns":1000}]'
 
 # A failed op cancels its dependents; independent ops still run.
 echo '[{"op":"poll","entity":1,"reg":"CTRL","mask":1,"value":1,"timeout_ns":2000000},
@@ -103,8 +108,14 @@ expect_eq kcam_after_fuzz_works "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8
 
 # Asynchronous lists, out-fences (sync_file), WAIT_FENCE on sw_sync and on kcam's own fences, the per-file
 # pending limit, isolation of files, cancellation by close and by reset: scenarios of several files and threads.
-for c in ioctl-numbers async-order out-fence wait-fence fence-chain pending-limit isolation close-cancels signal reset-cancels hang; do
-	expect kcam_check_$c kcamctl check $c
+for c in ioctl-numbers async-order out-fence wait-fence fence-chain fence-merge pending-limit test-only-full reply-fault \
+	camera-limits param-snapshot isolation close-cancels signal kill-direct kill-queued reset-cancels hang hang-watchdog; do
+	if out=$(kcamctl check $c 2>&1); then
+		e2e_pass kcam_check_$c
+		[ -n "$out" ] && echo "@@INFO kcam check $c: $out"
+	else
+		e2e_fail kcam_check_$c "$out"
+	fi
 done
 
 # New exposure while streaming is latched at the next frame: STATUS.BUSY until then, so a list polls for it.
@@ -163,6 +174,18 @@ exec 8<> /dev/kcam0
 expect_err kcam_rmmod_refused_while_open "can't unload" rmmod kcam
 exec 8<&-
 expect kcam_rmmod rmmod kcam
+# Module parameters out of range are refused at load, with nothing left behind.
+for p in fps=0 fps=121 max_lists=0 max_queued_param_bytes=0 max_subscribers=0 access_timeout_ms=0 \
+	access_timeout_ms=60001; do
+	if insmod /modules/kcam.ko $p 2>/dev/null; then
+		e2e_fail "kcam_bad_param_$p" "insmod accepted it"
+		rmmod kcam
+	elif [ -e /dev/kcam0 ] || [ -d /sys/kernel/debug/vcam ]; then
+		e2e_fail "kcam_bad_param_$p" "refused, but left /dev/kcam0 or debugfs behind"
+	else
+		e2e_pass "kcam_bad_param_$p"
+	fi
+done
 expect kcam_reload insmod /modules/kcam.ko
 
 # Surprise removal: a blocked list and its submitter get ENODEV, later ioctls ENODEV, the node goes; closing works

@@ -7,17 +7,22 @@
 
 use crate::{
     events::EventHub,
+    limits::Limits,
     shared::{
         uapi::{self, Op, Opcode},
-        validate::{self, EntityInfo, Limits, RegInfo, Topology},
+        validate::{self, EntityInfo, RegInfo, Topology},
     },
 };
-use crate::{fence::Fence, fence::FenceStatus, waker::Sleep, waker::Waker};
+use crate::{fence::Fence, fence::FenceStatus, glue, waker::Sleep, waker::Waker};
+use core::cell::Cell;
 use kernel::sync::{
     atomic::{Atomic, Relaxed},
     Arc,
 };
-use kernel::{prelude::*, time::delay::fsleep, time::Delta, uaccess::UserPtr, uaccess::UserSlice};
+use kernel::{
+    prelude::*,
+    time::{Instant, Monotonic},
+};
 
 /// One register of an entity.
 pub(crate) struct RegSpec {
@@ -42,49 +47,126 @@ pub(crate) struct EntitySpec {
     pub(crate) events: u32,
 }
 
-/// What a running list answers to: cancellation (reset, removal, close, a signal to a synchronous submitter) and
-/// the in-fences of its `WAIT_FENCE` operations.
+/// What a running list answers to: cancellation (reset, removal, close, a signal to a synchronous submitter), a
+/// signal to the task running it (the submitter itself on the direct path), the access watchdog, and the data it
+/// brought along (in-fences of `WAIT_FENCE`, parameter buffers of `XFER_PARAM`, both taken at submission).
 pub(crate) struct RunCtx<'a> {
     pub(crate) waker: &'a Arc<Waker>,
     /// 0, or the negative errno the list is cancelled with; changes are followed by a kick of `waker`.
     pub(crate) cancel: &'a Atomic<i32>,
     /// `(op index, fence)` of the list's `WAIT_FENCE` operations, in op order.
     pub(crate) fences: &'a [(u32, Fence)],
+    /// `(op index, bytes)` of the list's `XFER_PARAM` operations, in op order.
+    pub(crate) params: &'a [(u32, KVVec<u8>)],
+    /// Longest register access or parameter transfer (the watchdog; see [`Access`]).
+    pub(crate) access_timeout_ns: u64,
+    /// Set when an access outlived `access_timeout_ns`: the device hangs, the list ends.
+    pub(crate) hung: Cell<bool>,
 }
 
-impl RunCtx<'_> {
-    /// `Err` once the list is cancelled.
+impl<'a> RunCtx<'a> {
+    /// A context for a list of no fences and no parameters (tests, single accesses).
+    pub(crate) fn bare(
+        waker: &'a Arc<Waker>,
+        cancel: &'a Atomic<i32>,
+        access_timeout_ns: u64,
+    ) -> Self {
+        Self {
+            waker,
+            cancel,
+            fences: &[],
+            params: &[],
+            access_timeout_ns,
+            hung: Cell::new(false),
+        }
+    }
+
+    /// `Err` once the list is cancelled (its error), or when the running task has a signal pending (`EINTR`): a
+    /// synchronous submitter running its own list can always be interrupted or killed. (A worker never gets
+    /// signals; a submitter waiting for the worker cancels its list itself.)
     pub(crate) fn check(&self) -> Result {
         match self.cancel.load(Relaxed) {
+            0 if kernel::current!().signal_pending() => Err(EINTR),
             0 => Ok(()),
             e => Err(Error::from_errno(e)),
         }
     }
 
-    /// For waits: `Some(Err)` once cancelled.
+    /// For waits: `Some(Err)` once cancelled or signalled.
     pub(crate) fn cancelled<T>(&self) -> Option<Result<T>> {
         self.check().err().map(Err)
     }
 
-    /// Sleeps `ns`, in slices of at most [`CANCEL_SLICE_US`] so that cancellation is noticed quickly.
+    /// Sleeps `ns`, in slices of at most [`CANCEL_SLICE_NS`] so that cancellation is noticed quickly; a signal
+    /// ends a slice at once.
     pub(crate) fn sleep(&self, ns: u64) -> Result {
-        let mut left_us = ns.div_ceil(1000);
-        while left_us > 0 {
+        let mut left = ns;
+        while left > 0 {
             self.check()?;
-            let slice = left_us.min(CANCEL_SLICE_US);
-            // CAST: at most CANCEL_SLICE_US.
-            fsleep(Delta::from_micros(slice as i64));
-            left_us -= slice;
+            let slice = left.min(CANCEL_SLICE_NS);
+            glue::sleep_interruptible(slice);
+            left -= slice;
         }
         self.check()
+    }
+
+    /// Starts the watchdog of one register access or parameter transfer.
+    pub(crate) fn access(&self) -> Access<'_, 'a> {
+        Access {
+            cx: self,
+            start: Instant::now(),
+        }
     }
 }
 
 /// Longest uninterrupted sleep of a `DELAY` or between `POLL` reads.
-const CANCEL_SLICE_US: u64 = 1000;
+const CANCEL_SLICE_NS: u64 = 1_000_000;
 
-/// Register access supplied by a camera driver. Accessors that can block (a slow or hung device) return the
-/// cancellation error of `cx` once it is set.
+/// One register access or parameter transfer of a backend, under the watchdog: whatever it waits for (a busy
+/// device, an injected hang or slowness) it waits through these, which give up with `ETIMEDOUT` once the access
+/// took `access_timeout_ns`, and mark the device hung so that the list ends (every fence signals in bounded time).
+pub(crate) struct Access<'c, 'a> {
+    cx: &'c RunCtx<'a>,
+    start: Instant<Monotonic>,
+}
+
+impl Access<'_, '_> {
+    /// Time left before the watchdog fires; `ETIMEDOUT` (and the device marked hung) once it has.
+    fn left(&self) -> Result<u64> {
+        let spent = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(0);
+        match self.cx.access_timeout_ns.checked_sub(spent) {
+            Some(left) if left > 0 => Ok(left),
+            _ => {
+                self.cx.hung.set(true);
+                Err(ETIMEDOUT)
+            }
+        }
+    }
+
+    /// Waits until `cond` gives `Some`, unless the list is cancelled or the watchdog fires.
+    pub(crate) fn wait_until(&self, mut cond: impl FnMut() -> Option<Result>) -> Result {
+        loop {
+            let left = self.left()?;
+            match self.cx.waker.wait_until(Sleep::Interruptible(left), || {
+                self.cx.cancelled().or_else(&mut cond)
+            }) {
+                // The wait counts in jiffies: go on until the watchdog's own clock says the time is up.
+                Err(e) if e == ETIMEDOUT => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// Sleeps `ns` (a slow device), or until the watchdog fires.
+    pub(crate) fn sleep(&self, ns: u64) -> Result {
+        let left = self.left()?;
+        self.cx.sleep(ns.min(left))?;
+        self.left().map(|_| ())
+    }
+}
+
+/// Register access supplied by a camera driver. Accessors that can block (a slow or hung device) do so only
+/// through [`RunCtx::access`], so that cancellation, signals and the watchdog end them.
 pub(crate) trait Backend: Send + Sync {
     /// Reads register `reg` of entity `idx` (index into the camera's entity list).
     fn read(&self, cx: &RunCtx<'_>, idx: usize, reg: u32) -> Result<u64>;
@@ -101,25 +183,30 @@ pub(crate) trait Backend: Send + Sync {
 }
 
 /// What a driver gets from the core to build its backend: where to emit events, what to kick when a blocked
-/// access may go on.
+/// access may go on; and the limits the camera will have.
 pub(crate) struct CameraCtx {
     pub(crate) events: Arc<EventHub>,
     pub(crate) waker: Arc<Waker>,
+    pub(crate) limits: Limits,
 }
 
 impl CameraCtx {
-    /// For a camera of `entities` entities.
-    pub(crate) fn new(entities: usize) -> Result<Self> {
+    /// For a camera of `entities` entities with `limits`.
+    pub(crate) fn new(entities: usize, limits: Limits) -> Result<Self> {
         let waker = Waker::new()?;
-        let events = EventHub::new(entities, waker.clone())?;
-        Ok(Self { events, waker })
+        let events = EventHub::new(entities, limits.max_subscribers, waker.clone())?;
+        Ok(Self {
+            events,
+            waker,
+            limits,
+        })
     }
 }
 
 /// A camera: its topology, limits and backend.
 pub(crate) struct Camera {
     pub(crate) entities: &'static [EntitySpec],
-    pub(crate) limits: Limits,
+    pub(crate) limits: validate::Limits,
     pub(crate) backend: KBox<dyn Backend>,
     pub(crate) events: Arc<EventHub>,
     pub(crate) waker: Arc<Waker>,
@@ -200,6 +287,10 @@ impl Camera {
                 // A signal to the submitter stops the whole list (as a cancellation does).
                 let _ = cx.cancel.cmpxchg(0, EINTR.to_errno(), Relaxed);
             }
+            if cx.hung.get() {
+                // The watchdog fired: the device does not answer, the rest of the list is cancelled.
+                let _ = cx.cancel.cmpxchg(0, ETIMEDOUT.to_errno(), Relaxed);
+            }
             if ops[i].status != 0 && first_failed.is_none() {
                 first_failed = Some(i);
             }
@@ -240,11 +331,14 @@ impl Camera {
             }
             Opcode::XferParam => {
                 let idx = self.index_of(op.entity_id)?;
-                let len = op.param_len as usize;
-                let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-                let ptr = UserPtr::from_addr(usize::try_from(op.param_ptr).map_err(|_| EFAULT)?);
-                UserSlice::new(ptr, len).reader().read_slice(&mut buf)?;
-                self.backend.xfer_param(cx, idx, &buf)?;
+                // Copied at submission (`list.rs`): user memory is never touched here.
+                let data = cx
+                    .params
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, d)| d)
+                    .ok_or(EINVAL)?;
+                self.backend.xfer_param(cx, idx, data)?;
                 Ok(u64::from(op.param_len))
             }
             Opcode::Delay => cx.sleep(op.timeout_ns).map(|()| 0),

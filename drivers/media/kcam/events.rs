@@ -6,6 +6,10 @@
 //! Every (entity, event type) pair has its own sequence number, from 0 and without gaps, so a reader sees a loss
 //! as a jump. A file's queue holds at most [`QUEUE_LEN`] events; on overflow the oldest goes and `dropped`
 //! counts it (reported with the next dequeued event), never silently.
+//!
+//! Only files with at least one subscription are on the hub's list, which every emitted event walks with
+//! interrupts off; the list has room for the camera's `max_subscribers` from the start (more: `EUSERS`), so
+//! subscribing never allocates under the lock and an event's cost is bounded.
 
 use crate::{
     camera::RunCtx,
@@ -39,6 +43,7 @@ pub(crate) struct FileEvents {
 struct HubInner {
     /// Next sequence number per entity index and event type.
     seq: KVec<[u64; EVENT_COUNT as usize]>,
+    /// The files with subscriptions; capacity `max_subscribers`, never grown.
     files: KVec<Arc<FileEvents>>,
 }
 
@@ -71,32 +76,70 @@ fn now_ns() -> u64 {
 }
 
 impl EventHub {
-    /// A hub for a camera of `entities` entities.
-    pub(crate) fn new(entities: usize, waker: Arc<Waker>) -> Result<Arc<Self>> {
+    /// A hub for a camera of `entities` entities and at most `max_subscribers` subscribed files.
+    pub(crate) fn new(
+        entities: usize,
+        max_subscribers: u32,
+        waker: Arc<Waker>,
+    ) -> Result<Arc<Self>> {
         let seq = KVec::from_elem([0u64; EVENT_COUNT as usize], entities, GFP_KERNEL)?;
+        let files = KVec::with_capacity(max_subscribers as usize, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
-                inner <- new_spinlock_irq!(HubInner { seq, files: KVec::new() }, "EventHub::inner"),
+                inner <- new_spinlock_irq!(HubInner { seq, files }, "EventHub::inner"),
                 waker,
             }),
             GFP_KERNEL,
         )
     }
 
-    /// Registers a new file.
+    /// A new file's events: no subscription yet, so not on the hub's list.
     pub(crate) fn open(&self) -> Result<Arc<FileEvents>> {
-        let f = Arc::pin_init(
+        Arc::pin_init(
             try_pin_init!(FileEvents {
                 queue <- new_spinlock_irq!(
-                    Queue { subs: 0, events: KVec::with_capacity(QUEUE_LEN, GFP_KERNEL)?, dropped: 0 },
+                    Queue {
+                        subs: 0,
+                        events: KVec::with_capacity(QUEUE_LEN, GFP_KERNEL_ACCOUNT)?,
+                        dropped: 0,
+                    },
                     "FileEvents::queue"
                 ),
             }? Error),
-            GFP_KERNEL,
-        )?;
-        // Atomic allocation: the list is behind a spinlock (a few files; rarely grows).
-        self.inner.lock().files.push(f.clone(), GFP_ATOMIC)?;
-        Ok(f)
+            GFP_KERNEL_ACCOUNT,
+        )
+    }
+
+    /// Subscribes file `f` to (`idx`, `event`), or unsubscribes it. A file's first subscription puts it on the
+    /// hub's list (`EUSERS` when the camera has `max_subscribers` already), its last one takes it off.
+    pub(crate) fn subscribe(
+        &self,
+        f: &Arc<FileEvents>,
+        idx: usize,
+        event: u32,
+        on: bool,
+    ) -> Result {
+        let b = bit(idx, event)?;
+        let mut gone = None;
+        {
+            let mut inner = self.inner.lock();
+            let mut q = f.queue.lock();
+            let subs = if on { q.subs | b } else { q.subs & !b };
+            if q.subs == 0 && subs != 0 {
+                inner
+                    .files
+                    .push_within_capacity(f.clone())
+                    .map_err(|_| EUSERS)?;
+            } else if q.subs != 0 && subs == 0 {
+                let i = inner.files.iter().position(|x| Arc::ptr_eq(x, f));
+                gone = i.and_then(|i| inner.files.remove(i).ok());
+            }
+            // Queued events of a kind unsubscribed stay: they were delivered already.
+            q.subs = subs;
+        }
+        // The list's reference goes outside the locks (never the last one: the caller holds `f`).
+        drop(gone);
+        Ok(())
     }
 
     /// Forgets a file (on close).
@@ -176,27 +219,24 @@ impl EventHub {
 }
 
 impl FileEvents {
-    /// Subscribes to (`idx`, `event`) or unsubscribes.
-    pub(crate) fn subscribe(&self, idx: usize, event: u32, on: bool) -> Result {
-        let b = bit(idx, event)?;
+    /// Hands the oldest queued event, with the number dropped since the last dequeue, to `deliver` (which copies it
+    /// to userspace, outside the lock), and takes it off the queue only if that worked.
+    pub(crate) fn dequeue(&self, deliver: impl FnOnce(&Event) -> Result) -> Result {
+        let e = {
+            let q = self.queue.lock();
+            let mut e = *q.events.first().ok_or(EAGAIN)?;
+            e.dropped = q.dropped;
+            e
+        };
+        deliver(&e)?;
         let mut q = self.queue.lock();
-        if on {
-            q.subs |= b;
-        } else {
-            q.subs &= !b;
-            // Queued events of that kind stay: they were delivered already.
+        // Another thread of this file may have taken it meanwhile: then there is nothing left to do.
+        if q.events.first().is_some_and(|f| {
+            f.sequence == e.sequence && f.entity_id == e.entity_id && f.event == e.event
+        }) {
+            let _ = q.events.remove(0);
+            q.dropped -= e.dropped.min(q.dropped);
         }
         Ok(())
-    }
-
-    /// The oldest queued event, with the number dropped since the last dequeue.
-    pub(crate) fn dequeue(&self) -> Result<Event> {
-        let mut q = self.queue.lock();
-        if q.events.is_empty() {
-            return Err(EAGAIN);
-        }
-        let mut e = q.events.remove(0)?;
-        e.dropped = core::mem::take(&mut q.dropped);
-        Ok(e)
     }
 }

@@ -21,7 +21,16 @@ mod ffi {
 
     extern "C" {
         pub(super) fn kcam_fence_context_alloc() -> u64;
-        pub(super) fn kcam_fence_create(context: u64, seqno: u64) -> *mut DmaFence;
+        pub(super) fn kcam_fence_create(
+            context: u64,
+            seqno: u64,
+            timeline: *const kernel::ffi::c_char,
+        ) -> *mut DmaFence;
+        pub(super) fn kcam_fence_timeline(
+            fence: *mut DmaFence,
+            buf: *mut kernel::ffi::c_char,
+            len: usize,
+        );
         pub(super) fn kcam_fence_signal(fence: *mut DmaFence, error: c_int);
         pub(super) fn kcam_fence_put(fence: *mut DmaFence);
         pub(super) fn kcam_fence_status(fence: *mut DmaFence) -> c_int;
@@ -68,10 +77,11 @@ impl Fence {
         unsafe { ffi::kcam_fence_context_alloc() }
     }
 
-    /// A new unsignalled fence on `context` with `seqno`. The caller must signal it (see the glue's comment).
-    pub(crate) fn new(context: u64, seqno: u64) -> Result<Self> {
-        // SAFETY: No preconditions.
-        let ptr = unsafe { ffi::kcam_fence_create(context, seqno) };
+    /// A new unsignalled fence on `context` (named `timeline`) with `seqno`. The caller must signal it (see the
+    /// glue's comment).
+    pub(crate) fn new(context: u64, seqno: u64, timeline: &CStr) -> Result<Self> {
+        // SAFETY: `timeline` is a valid C string for the duration of the call (the glue copies it).
+        let ptr = unsafe { ffi::kcam_fence_create(context, seqno, timeline.as_char_ptr()) };
         if ptr.is_null() {
             return Err(ENOMEM);
         }
@@ -95,6 +105,14 @@ impl Fence {
         let errno = error.map_or(0, |e| e.to_errno());
         // SAFETY: `ptr` is a valid fence by the type invariant.
         unsafe { ffi::kcam_fence_signal(self.ptr, errno) };
+    }
+
+    /// The name of the fence's timeline, NUL-terminated in `buf`.
+    pub(crate) fn timeline<'b>(&self, buf: &'b mut [u8; 16]) -> &'b [u8] {
+        // SAFETY: `ptr` is a valid fence by the type invariant; `buf` is writable for its length.
+        unsafe { ffi::kcam_fence_timeline(self.ptr, buf.as_mut_ptr().cast(), buf.len()) };
+        let n = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        &buf[..n]
     }
 
     pub(crate) fn status(&self) -> FenceStatus {

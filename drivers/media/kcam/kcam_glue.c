@@ -11,6 +11,9 @@
 
 #include <linux/dma-fence.h>
 #include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
 
@@ -22,9 +25,15 @@ static const char *kcam_fence_driver_name(struct dma_fence *fence)
 	return "kcam";
 }
 
+/* A fence and the name of its camera's timeline ("kcamN", the device node's name). */
+struct kcam_fence {
+	struct dma_fence base;
+	char timeline[16];
+};
+
 static const char *kcam_fence_timeline_name(struct dma_fence *fence)
 {
-	return "kcam0";
+	return container_of(fence, struct kcam_fence, base)->timeline;
 }
 
 static const struct dma_fence_ops kcam_fence_ops = {
@@ -37,14 +46,26 @@ u64 kcam_fence_context_alloc(void)
 	return dma_fence_context_alloc(1);
 }
 
-struct dma_fence *kcam_fence_create(u64 context, u64 seqno)
+struct dma_fence *kcam_fence_create(u64 context, u64 seqno, const char *timeline)
 {
-	struct dma_fence *fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	/* Freed by the core (dma_fence_free: kfree_rcu of the fence, which starts the allocation). */
+	struct kcam_fence *fence = kzalloc(sizeof(*fence), GFP_KERNEL_ACCOUNT);
 
 	if (!fence)
 		return NULL;
-	dma_fence_init64(fence, &kcam_fence_ops, NULL, context, seqno);
-	return fence;
+	strscpy(fence->timeline, timeline, sizeof(fence->timeline));
+	dma_fence_init64(&fence->base, &kcam_fence_ops, NULL, context, seqno);
+	return &fence->base;
+}
+
+void kcam_fence_timeline(struct dma_fence *fence, char *buf, size_t len)
+{
+	const char __rcu *name;
+
+	rcu_read_lock();
+	name = dma_fence_timeline_name(fence);
+	strscpy(buf, (const char __force *)name, len);
+	rcu_read_unlock();
 }
 
 void kcam_fence_signal(struct dma_fence *fence, int error)
@@ -134,4 +155,26 @@ void kcam_fence_unwatch(struct kcam_fence_cb *watch)
 void kcam_rcu_barrier(void)
 {
 	synchronize_rcu();
+}
+
+int kcam_sleep_interruptible(u64 ns)
+{
+	ktime_t expires = ns_to_ktime(ns);
+
+	/* Returns -EINTR at once when a signal is pending, 0 when the time is up. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	return schedule_hrtimeout_range(&expires, ns >> 2, HRTIMER_MODE_REL);
+}
+
+int kcam_sleep_killable(u64 ns)
+{
+	ktime_t expires = ns_to_ktime(ns);
+
+	set_current_state(TASK_KILLABLE);
+	return schedule_hrtimeout_range(&expires, ns >> 2, HRTIMER_MODE_REL);
+}
+
+bool kcam_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
 }

@@ -10,7 +10,8 @@ struct file;
 struct kcam_fence_cb;
 
 u64 kcam_fence_context_alloc(void);
-struct dma_fence *kcam_fence_create(u64 context, u64 seqno);
+struct dma_fence *kcam_fence_create(u64 context, u64 seqno, const char *timeline);
+void kcam_fence_timeline(struct dma_fence *fence, char *buf, size_t len);
 void kcam_fence_signal(struct dma_fence *fence, int error);
 void kcam_fence_put(struct dma_fence *fence);
 int kcam_fence_status(struct dma_fence *fence);
@@ -21,6 +22,9 @@ void kcam_fence_export_abort(int fd, struct file *file);
 struct kcam_fence_cb *kcam_fence_watch(struct dma_fence *fence, const void *waker);
 void kcam_fence_unwatch(struct kcam_fence_cb *watch);
 void kcam_rcu_barrier(void);
+int kcam_sleep_interruptible(u64 ns);
+int kcam_sleep_killable(u64 ns);
+bool kcam_fatal_signal_pending(void);
 
 /* Rust (waker.rs). */
 void kcam_rust_waker_kick(const void *waker);

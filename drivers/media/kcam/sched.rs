@@ -4,31 +4,34 @@
 //! per camera, run one at a time, in submission (sequence number) order, by the camera's work item.
 //!
 //! Cancellation (`KCAM_IOC_RESET`, surprise removal, closing the submitting file, a signal to a synchronous
-//! submitter) never waits behind other work: queued jobs are taken off the queue and finished at once with every
-//! op `-ECANCELED` (so a cancelled job's fence may signal before an earlier job's); the running job is told and
-//! stops at its next op or wait.
+//! submitter) never waits behind other work: queued jobs are taken off the queue and finished at once (their
+//! first op gets the cancellation's error, the rest `-ECANCELED`); the running job is told and stops at its next
+//! op or wait. Their out-fences still signal in seqno order ([`FenceQueue`]).
 
-use crate::{
-    fence::Fence,
-    shared::uapi::Op,
-    waker::{Sleep, Waker},
-};
+use crate::{fence::Fence, limits::ListSlot, list::List, waker::Waker};
 use kernel::{
     new_mutex,
     prelude::*,
     sync::{
-        atomic::{Atomic, Relaxed},
+        atomic::{Acquire, Atomic, Relaxed, Release},
         Arc, Mutex,
     },
 };
 
-/// The mutable part of a job: the list, its in-fences and, once run, where it failed.
+/// The mutable part of a job: the list and, once run, where it failed.
 pub(crate) struct JobData {
-    pub(crate) ops: KVVec<Op>,
-    /// `(op index, fence)` of the `WAIT_FENCE` operations.
-    pub(crate) fences: KVec<(u32, Fence)>,
+    pub(crate) list: List,
     /// Index of the first failed op, once done.
     pub(crate) failed: Option<usize>,
+}
+
+impl JobData {
+    /// The first failed op's status (a negative errno), if any op failed.
+    pub(crate) fn first_status(&self) -> Option<i32> {
+        self.failed
+            .and_then(|i| self.list.ops.get(i))
+            .map(|op| op.status)
+    }
 }
 
 /// One submitted list.
@@ -37,7 +40,7 @@ pub(crate) struct Job {
     pub(crate) seqno: u64,
     /// The submitting file's id.
     pub(crate) owner: u64,
-    /// The submitter's `ops_ptr`: results are written back there.
+    /// The submitter's `ops_ptr`: results are written back there (by the submitter or waiter, in its context).
     pub(crate) ops_ptr: u64,
     /// 0, or the negative errno the job is cancelled with.
     pub(crate) cancel: Atomic<i32>,
@@ -45,8 +48,12 @@ pub(crate) struct Job {
     done: Atomic<bool>,
     #[pin]
     pub(crate) data: Mutex<JobData>,
-    /// Signalled when the job is done, with the first failed op's status.
+    /// Signalled when the job and every earlier fenced job are done ([`FenceQueue`]), with the first failed op's
+    /// status.
     out_fence: Option<Fence>,
+    /// Counts the list as in flight on its camera for as long as the job exists (held for its drop only).
+    #[allow(dead_code)]
+    in_flight: ListSlot,
 }
 
 impl Job {
@@ -54,8 +61,9 @@ impl Job {
         seqno: u64,
         owner: u64,
         ops_ptr: u64,
-        data: JobData,
+        list: List,
         out_fence: Option<Fence>,
+        in_flight: ListSlot,
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
@@ -64,15 +72,20 @@ impl Job {
                 ops_ptr,
                 cancel: Atomic::new(0),
                 done: Atomic::new(false),
-                data <- new_mutex!(data, "Job::data"),
+                data <- new_mutex!(JobData { list, failed: None }, "Job::data"),
                 out_fence,
+                in_flight,
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )
     }
 
     pub(crate) fn is_done(&self) -> bool {
-        self.done.load(kernel::sync::atomic::Acquire)
+        self.done.load(Acquire)
+    }
+
+    pub(crate) fn has_fence(&self) -> bool {
+        self.out_fence.is_some()
     }
 
     /// Asks the job to stop with `err`; the first cancellation wins.
@@ -81,36 +94,48 @@ impl Job {
         waker.kick();
     }
 
-    /// Marks the job done (its `data` holds the results) and signals its fence.
+    /// Marks the job done (its `data` holds the results). Its fence is signalled by the camera's [`FenceQueue`].
     pub(crate) fn finish(&self, waker: &Waker) {
-        let first_status = {
-            let d = self.data.lock();
-            d.failed.and_then(|i| d.ops.get(i)).map(|op| op.status)
-        };
-        if let Some(f) = &self.out_fence {
-            f.signal(first_status.map(Error::from_errno));
-        }
-        self.done.store(true, kernel::sync::atomic::Release);
+        self.data.lock().list.drop_params();
+        self.done.store(true, Release);
         waker.kick();
     }
 
-    /// Finishes a job that never ran: every op `-ECANCELED`.
+    /// Finishes a job that never ran: its first op gets the cancellation's error, the others `-ECANCELED`.
     pub(crate) fn finish_unrun(&self, waker: &Waker) {
+        let first = match self.cancel.load(Relaxed) {
+            0 => ECANCELED.to_errno(),
+            e => e,
+        };
         {
             let mut d = self.data.lock();
-            for op in d.ops.iter_mut() {
-                op.status = ECANCELED.to_errno();
+            for (i, op) in d.list.ops.iter_mut().enumerate() {
+                op.status = if i == 0 { first } else { ECANCELED.to_errno() };
             }
-            d.failed = (!d.ops.is_empty()).then_some(0);
+            d.failed = (!d.list.ops.is_empty()).then_some(0);
         }
         self.finish(waker);
     }
 
-    /// Waits until the job is done: interruptibly for at most `timeout_ns` (`ETIMEDOUT`, `EINTR`), or, with
-    /// `None`, uninterruptibly (only for a job that is cancelled, so sure to end soon).
-    pub(crate) fn wait(&self, waker: &Waker, timeout_ns: Option<u64>) -> Result {
-        let sleep = timeout_ns.map_or(Sleep::Uninterruptible, Sleep::Interruptible);
-        waker.wait_until(sleep, || self.is_done().then_some(Ok(())))
+    /// Signals the out-fence, if any, with the job's outcome.
+    fn signal_fence(&self) {
+        if let Some(f) = &self.out_fence {
+            let first_status = self.data.lock().first_status();
+            f.signal(first_status.map(Error::from_errno));
+        }
+    }
+
+    /// Where the out-fence stands (tests).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn fence_status(&self) -> Option<crate::fence::FenceStatus> {
+        self.out_fence.as_ref().map(|f| f.status())
+    }
+
+    /// Waits until the job is done: interruptibly for at most `timeout_ns` (`ETIMEDOUT`, `EINTR`).
+    pub(crate) fn wait(&self, waker: &Waker, timeout_ns: u64) -> Result {
+        waker.wait_until(crate::waker::Sleep::Interruptible(timeout_ns), || {
+            self.is_done().then_some(Ok(()))
+        })
     }
 }
 
@@ -141,6 +166,14 @@ impl Queue {
         self.queued.is_empty()
             && self.direct.is_none()
             && self.running.as_ref().is_none_or(|j| j.is_done())
+    }
+
+    /// Takes `job` off the queue if it has not started; whether it did.
+    pub(crate) fn take_queued(&mut self, job: &Arc<Job>) -> bool {
+        match self.queued.iter().position(|j| Arc::ptr_eq(j, job)) {
+            Some(i) => self.queued.remove(i).is_ok(),
+            None => false,
+        }
     }
 
     /// Takes the queued jobs of the files `which` selects off the queue and tells a running one (a job, or a
@@ -181,5 +214,40 @@ impl Queue {
             j.cancel(err, waker);
         }
         (taken, running)
+    }
+}
+
+/// The out-fences of a camera not yet signalled, in seqno order.
+///
+/// A job can be done before an earlier one (a queued list is cancelled at once while the running one goes on), but
+/// the fences of one context must signal in seqno order: `sync_file_merge()` and `dma_resv` keep only the later
+/// fence of a context, trusting that it implies the earlier. So a done job's fence waits here until every earlier
+/// fence has signalled. Room is reserved when a fenced job is queued, so signalling never allocates.
+pub(crate) struct FenceQueue {
+    jobs: KVec<Arc<Job>>,
+}
+
+impl FenceQueue {
+    pub(crate) const fn new() -> Self {
+        Self { jobs: KVec::new() }
+    }
+
+    /// Makes room for one more fenced job.
+    pub(crate) fn reserve(&mut self) -> Result {
+        Ok(self.jobs.reserve(1, GFP_KERNEL)?)
+    }
+
+    /// Adds a fenced job, the latest by seqno, within the room reserved.
+    pub(crate) fn push(&mut self, job: Arc<Job>) {
+        let _ = self.jobs.push_within_capacity(job);
+    }
+
+    /// Signals the fences of the done jobs at the front, in order.
+    pub(crate) fn release(&mut self) {
+        while self.jobs.first().is_some_and(|j| j.is_done()) {
+            if let Ok(job) = self.jobs.remove(0) {
+                job.signal_fence();
+            }
+        }
     }
 }

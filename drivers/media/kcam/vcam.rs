@@ -17,7 +17,8 @@
 //! - `lose_events` = N: the next N frames end without FRAME_END and STATS_READY (a lost interrupt; the frame
 //!   counter still advances, so FRAME_START's data shows the gap);
 //! - `slow_us` = N: every access takes N µs more;
-//! - `hang`: the next access blocks until `KCAM_IOC_RESET` (or the list is cancelled otherwise);
+//! - `hang`: every access blocks until `KCAM_IOC_RESET` (or until the list is cancelled, or the core's access
+//!   watchdog ends it with `ETIMEDOUT`);
 //! - removal: every access fails with `ENODEV` from then on.
 //!
 //! [`Vcam::reset`] clears every fault but removal.
@@ -28,9 +29,10 @@
 use crate::{
     camera::{Backend, CameraCtx, EntitySpec, RegSpec, RunCtx},
     events::EventHub,
+    limits::Limits,
     owned_debugfs::{read_write, Dir, File, Ops},
     shared::uapi::{EntityType, EventType, ACCESS_READ, ACCESS_WRITE},
-    waker::{Sleep, Waker},
+    waker::Waker,
 };
 use kernel::{
     new_mutex, new_spinlock_irq,
@@ -298,11 +300,13 @@ impl Vcam {
         self.waker.kick();
     }
 
-    /// What every access goes through first: removal, the Nth-access failure, a hang, slowness.
+    /// What every access goes through first: removal, the Nth-access failure, a hang, slowness; the waits under
+    /// the core's access watchdog.
     fn access(&self, cx: &RunCtx<'_>) -> Result {
         if !self.faulty.load(Relaxed) {
             return Ok(());
         }
+        let access = cx.access();
         let (fail, slow_us) = {
             let mut f = self.faults.lock();
             if f.removed {
@@ -315,21 +319,18 @@ impl Vcam {
             }
             (fail, f.slow_us)
         };
-        // Hung: no timeout of its own (RESET, removal or cancelling the list ends it), but an interruptible
-        // sleep, so a hung camera does not look like a hung kernel task.
-        self.waker.wait_until(Sleep::Interruptible(u64::MAX), || {
-            cx.cancelled().or_else(|| {
-                let f = self.faults.lock();
-                if f.removed {
-                    Some(Err(ENODEV))
-                } else if f.hang {
-                    None
-                } else {
-                    Some(Ok(()))
-                }
-            })
+        // Hung: no timeout of its own (RESET, removal, cancelling the list or the watchdog ends it).
+        access.wait_until(|| {
+            let f = self.faults.lock();
+            if f.removed {
+                Some(Err(ENODEV))
+            } else if f.hang {
+                None
+            } else {
+                Some(Ok(()))
+            }
         })?;
-        cx.sleep(u64::from(slow_us) * 1000)?;
+        access.sleep(u64::from(slow_us) * 1000)?;
         if fail {
             return Err(EIO);
         }
@@ -338,18 +339,27 @@ impl Vcam {
 
     /// Stops the frame generator for good and waits until it no longer runs (module unload, tests).
     pub(crate) fn shutdown(&self) {
-        self.stopping.store(true, Relaxed);
-        self.streaming.store(false, Relaxed);
+        let handle = {
+            let mut generator = self.generator.lock();
+            // Under the generator's lock, so that `set_streaming` either started the timer before (and it is
+            // taken here) or sees `stopping` and starts nothing.
+            self.stopping.store(true, Relaxed);
+            self.streaming.store(false, Relaxed);
+            generator.take()
+        };
         // Dropping the handle cancels the timer and waits for a running callback; it also drops the timer's
         // reference on `self`.
-        drop(self.generator.lock().take());
+        drop(handle);
     }
 
     fn set_streaming(self: &Arc<Self>, on: bool) {
         let was = self.streaming.xchg(on, Relaxed);
-        if on && !was && !self.stopping.load(Relaxed) {
-            self.in_frame.store(false, Relaxed);
+        if on && !was {
             let mut generator = self.generator.lock();
+            if self.stopping.load(Relaxed) {
+                return;
+            }
+            self.in_frame.store(false, Relaxed);
             // The same timer: cancel a previous run (it may not have seen the stop yet) before starting anew.
             drop(generator.take());
             *generator = Some(self.clone().start(self.half_period));
@@ -427,7 +437,7 @@ pub(crate) struct VcamDevice {
     vcam: Arc<Vcam>,
     /// `None` once removed (`remove=1`).
     #[pin]
-    registration: Mutex<Option<crate::Registration>>,
+    registration: Mutex<Option<crate::registry::Registration>>,
 }
 
 /// vcam as loaded: the device and its fault-injection file `/sys/kernel/debug/vcam/faults`.
@@ -439,16 +449,20 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    /// Builds vcam at `fps` and registers it with the core.
-    pub(crate) fn probe(fps: u32) -> Result<Self> {
-        let ctx = CameraCtx::new(ENTITIES.len())?;
+    /// Builds vcam at `fps` with the camera `limits` and registers it with the core. The device node appears
+    /// last, once nothing else can fail: a file opened on it never outlives a failed load.
+    pub(crate) fn probe(fps: u32, limits: Limits) -> Result<Self> {
+        if !(1..=120).contains(&fps) {
+            pr_err!("vcam: fps={fps} is outside 1..=120\n");
+            return Err(EINVAL);
+        }
+        let ctx = CameraCtx::new(ENTITIES.len(), limits)?;
         let vcam = Vcam::new(ctx.events.clone(), ctx.waker.clone(), fps)?;
         let backend: KBox<dyn Backend> = KBox::new(vcam.clone(), GFP_KERNEL)?;
-        let registration = crate::register(&ENTITIES, ctx, backend)?;
         let device = Arc::pin_init(
             pin_init!(VcamDevice {
                 vcam,
-                registration <- new_mutex!(Some(registration), "VcamDevice::registration"),
+                registration <- new_mutex!(None, "VcamDevice::registration"),
             }),
             GFP_KERNEL,
         )?;
@@ -462,6 +476,7 @@ impl Instance {
             ),
             GFP_KERNEL,
         )?;
+        *device.registration.lock() = Some(crate::registry::register(&ENTITIES, ctx, backend)?);
         Ok(Self {
             _faults: faults,
             _dir: dir,
@@ -518,8 +533,10 @@ fn faults_store(dev: &Arc<VcamDevice>, r: &mut UserSliceReader) -> Result {
         }
     });
     if remove {
-        // Surprise removal: the camera is unregistered under its users' feet.
-        drop(dev.registration.lock().take());
+        // Surprise removal: the camera is unregistered under its users' feet. (Taken out of the lock first:
+        // unregistering waits for the running list, which may be in a vcam access.)
+        let registration = dev.registration.lock().take();
+        drop(registration);
     }
     Ok(())
 }

@@ -30,8 +30,6 @@ pub(crate) struct Waker {
 pub(crate) enum Sleep {
     /// Interruptible by signals (`EINTR`), at most this many nanoseconds (`ETIMEDOUT`).
     Interruptible(u64),
-    /// Not interruptible, unbounded: only for waits whose condition is sure to come (a cancelled list ending).
-    Uninterruptible,
 }
 
 fn jiffies_of(ns: u64) -> Jiffies {
@@ -61,10 +59,8 @@ impl Waker {
         sleep: Sleep,
         mut cond: impl FnMut() -> Option<Result<T>>,
     ) -> Result<T> {
-        let mut left = match sleep {
-            Sleep::Interruptible(ns) => jiffies_of(ns),
-            Sleep::Uninterruptible => 0,
-        };
+        let Sleep::Interruptible(ns) = sleep;
+        let mut left = jiffies_of(ns);
         loop {
             let seen = *self.generation.lock();
             if let Some(r) = cond() {
@@ -74,23 +70,18 @@ impl Waker {
             if *generation != seen {
                 continue;
             }
-            match sleep {
-                Sleep::Uninterruptible => self.changed.wait(&mut generation),
-                Sleep::Interruptible(_) => {
-                    match self
-                        .changed
-                        .wait_interruptible_timeout(&mut generation, left)
-                    {
-                        CondVarTimeoutResult::Timeout => {
-                            drop(generation);
-                            // The condition may have come true with the last tick.
-                            return cond().unwrap_or(Err(ETIMEDOUT));
-                        }
-                        // A status goes to userspace as is: EINTR, not the kernel-internal ERESTARTSYS.
-                        CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
-                        CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                    }
+            match self
+                .changed
+                .wait_interruptible_timeout(&mut generation, left)
+            {
+                CondVarTimeoutResult::Timeout => {
+                    drop(generation);
+                    // The condition may have come true with the last tick.
+                    return cond().unwrap_or(Err(ETIMEDOUT));
                 }
+                // A status goes to userspace as is: EINTR, not the kernel-internal ERESTARTSYS.
+                CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
             }
         }
     }

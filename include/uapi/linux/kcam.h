@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * KCAM: camera entities and operations, userspace API, version 1.
+ * KCAM: camera entities and operations, userspace API, version 2.
  *
  * A camera is a tree of entities (sensor, CSI receiver, ISP, DMA writer, ...). Each entity has one register set
  * (described by KCAM_IOC_ENUM_REG: width, access, writable mask, reset value) and may emit events. Userspace
@@ -8,7 +8,7 @@
  *
  * Rules every struct follows: fixed size, naturally aligned __u64 user pointers (no compat ioctl needed),
  * explicit padding, and reserved fields that must be zero on input (-EINVAL otherwise) so that later versions can
- * give them meaning.
+ * give them meaning. The same holds for the fields of struct kcam_op that its opcode does not use (see there).
  *
  * Submission is check-then-commit: the whole list is validated before any operation runs. A rejected list runs
  * nothing; kcam_submit.error_idx names the first offending operation and error_reason says why (enum
@@ -17,7 +17,11 @@
  *
  * Lists of all files run one at a time, in seqno order. An asynchronous list (KCAM_SUBMIT_ASYNC) returns at once
  * with its seqno and, with KCAM_SUBMIT_OUT_FENCE, a sync_file that signals when it is done (with the first failed
- * op's status as the fence error); KCAM_IOC_WAIT collects its results. Cancellation never waits behind other
+ * op's status as the fence error); KCAM_IOC_WAIT collects its results. The fences of one camera signal in seqno
+ * order, so merging them (sync_file merge, dma_resv) keeps only the later one safely; each list is ended by a
+ * watchdog if a register access or parameter transfer hangs (access_timeout_ns: that op -ETIMEDOUT, the rest
+ * -ECANCELED), so every fence signals in bounded time. Parameter buffers are copied when the list is submitted:
+ * userspace may reuse or unmap them as soon as KCAM_IOC_SUBMIT returns. Cancellation never waits behind other
  * work: KCAM_IOC_RESET cancels every list, closing a file cancels that file's lists (queued ones end at once, every
  * op -ECANCELED; a running one stops at its next op or wait, that op -ECANCELED); a signal to a synchronous
  * submitter stops its list (the op waiting gets -EINTR). After a surprise removal of the hardware, running lists
@@ -33,7 +37,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define KCAM_API_VERSION	1
+#define KCAM_API_VERSION	2
 #define KCAM_IOC_MAGIC		0xBC
 
 #define KCAM_NAME_LEN		32
@@ -50,8 +54,11 @@ struct kcam_caps {
 	__u32 max_pending;	/* asynchronous submissions in flight per file; more: -EBUSY */
 	__u32 max_events;	/* queued events per file; more are dropped and counted */
 	__u32 flags;		/* none defined yet: 0 */
-	__u32 reserved0;
-	__u64 reserved[4];
+	__u32 max_lists;	/* lists in flight per camera, all files together (not yet waited for); more: -ENOSPC */
+	__u32 max_queued_param_bytes;	/* parameter bytes held for lists not yet run, per camera; more: -ENOBUFS */
+	__u32 max_subscribers;	/* files with event subscriptions, per camera; more: -EUSERS */
+	__u64 access_timeout_ns;	/* watchdog of one register access or parameter transfer */
+	__u64 reserved[2];
 };
 
 enum kcam_entity_type {
@@ -109,7 +116,7 @@ enum kcam_opcode {
 	KCAM_OP_WRITE = 2,	/* reg = value; value must lie within writable_mask */
 	KCAM_OP_UPDATE = 3,	/* reg = (reg & ~mask) | (value & mask); mask within writable_mask */
 	KCAM_OP_POLL = 4,	/* until (reg & mask) == value, or timeout_ns (required): -ETIMEDOUT; result = last read */
-	KCAM_OP_XFER_PARAM = 5,	/* param_len bytes at param_ptr into the entity's parameter buffer */
+	KCAM_OP_XFER_PARAM = 5,	/* param_len bytes at param_ptr (copied at submission) into the entity's parameters */
 	KCAM_OP_WAIT_EVENT = 6,	/* until the entity emits event, or timeout_ns (required): -ETIMEDOUT */
 	KCAM_OP_WAIT_OP = 7,	/* no action: completes when its deps do (a join point) */
 	KCAM_OP_WAIT_FENCE = 8,	/* until the sync_file fence_fd signals, or timeout_ns (required) */
@@ -117,7 +124,14 @@ enum kcam_opcode {
 	KCAM_OP_COUNT = 10,
 };
 
-/* One operation. Inputs above the "out" line; the kernel writes result and status back. */
+/*
+ * One operation. Inputs above the "out" line; the kernel writes result and status back. deps and flags apply to
+ * every opcode; the other inputs only where the opcode uses them, and must be 0 otherwise (-EINVAL,
+ * KCAM_REASON_RESERVED_NOT_ZERO), except fence_fd, which is 0 or -1 when unused:
+ *   READ: entity_id, reg;  WRITE: entity_id, reg, value;  UPDATE and POLL: entity_id, reg, value, mask (POLL also
+ *   timeout_ns);  XFER_PARAM: entity_id, param_ptr, param_len;  WAIT_EVENT: entity_id, event, timeout_ns;
+ *   WAIT_FENCE: fence_fd, timeout_ns;  DELAY: timeout_ns;  NOP and WAIT_OP: nothing.
+ */
 struct kcam_op {
 	__u32 opcode;		/* enum kcam_opcode */
 	__u32 entity_id;
@@ -149,7 +163,7 @@ enum kcam_reason {
 	KCAM_REASON_OUTSIDE_MASK = 6,
 	KCAM_REASON_BAD_DEP = 7,
 	KCAM_REASON_PARAM_TOO_LONG = 8,
-	KCAM_REASON_BAD_PARAM = 9,
+	KCAM_REASON_BAD_PARAM = 9,	/* XFER_PARAM: empty or null (-EINVAL), end overflows (-EOVERFLOW), unreadable (-EFAULT) */
 	KCAM_REASON_BAD_EVENT = 10,
 	KCAM_REASON_TIMEOUT_REQUIRED = 11,
 	KCAM_REASON_RESERVED_NOT_ZERO = 12,
@@ -225,7 +239,7 @@ struct kcam_reset {
 #define KCAM_IOC_WAIT		_IOWR(KCAM_IOC_MAGIC, 4, struct kcam_wait)
 #define KCAM_IOC_SUBSCRIBE	_IOW(KCAM_IOC_MAGIC, 5, struct kcam_event_sub)
 #define KCAM_IOC_UNSUBSCRIBE	_IOW(KCAM_IOC_MAGIC, 6, struct kcam_event_sub)
-#define KCAM_IOC_DQEVENT	_IOWR(KCAM_IOC_MAGIC, 7, struct kcam_event)
+#define KCAM_IOC_DQEVENT	_IOR(KCAM_IOC_MAGIC, 7, struct kcam_event)
 #define KCAM_IOC_RESET		_IOW(KCAM_IOC_MAGIC, 8, struct kcam_reset)
 
 #endif /* _UAPI_LINUX_KCAM_H */

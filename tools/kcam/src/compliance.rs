@@ -5,6 +5,7 @@
 
 use super::{ioctl, Camera};
 use anyhow::{bail, ensure, Context, Result};
+use kcam::ioctl as kio;
 use kcam::uapi::{self, Event, EventSub, EventType, Op, Opcode, Reset, Submit, Wait};
 use std::{
     fs::File,
@@ -19,12 +20,20 @@ pub(crate) const CASES: &[&str] = &[
     "out-fence",
     "wait-fence",
     "fence-chain",
+    "fence-merge",
     "pending-limit",
+    "test-only-full",
+    "reply-fault",
+    "camera-limits",
+    "param-snapshot",
     "isolation",
     "close-cancels",
     "signal",
+    "kill-direct",
+    "kill-queued",
     "reset-cancels",
     "hang",
+    "hang-watchdog",
     "removal",
 ];
 
@@ -42,26 +51,37 @@ fn errno_of(e: &std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 
+/// An asynchronous submission of `ops` on any open camera file.
+fn submit_async_on(file: &File, ops: Vec<Op>, out_fence: bool) -> std::io::Result<Pending> {
+    let mut p = Pending {
+        ops,
+        seqno: 0,
+        fence: None,
+    };
+    let mut s = Submit {
+        flags: uapi::SUBMIT_ASYNC | if out_fence { uapi::SUBMIT_OUT_FENCE } else { 0 },
+        count: p.ops.len() as u32,
+        ops_ptr: p.ops.as_mut_ptr() as u64,
+        ..Submit::default()
+    };
+    ioctl(file, kio::IOC_SUBMIT, &mut s)?;
+    p.seqno = s.seqno;
+    if s.out_fence_fd >= 0 {
+        // SAFETY: The kernel just installed this fd for us; nothing else owns it.
+        p.fence = Some(unsafe { OwnedFd::from_raw_fd(s.out_fence_fd) });
+    }
+    Ok(p)
+}
+
 impl Camera {
     fn submit_async(&self, ops: Vec<Op>, out_fence: bool) -> std::io::Result<Pending> {
-        let mut p = Pending {
-            ops,
-            seqno: 0,
-            fence: None,
-        };
-        let mut s = Submit {
-            flags: uapi::SUBMIT_ASYNC | if out_fence { uapi::SUBMIT_OUT_FENCE } else { 0 },
-            count: p.ops.len() as u32,
-            ops_ptr: p.ops.as_mut_ptr() as u64,
-            ..Submit::default()
-        };
-        ioctl(&self.file, uapi::IOC_SUBMIT, &mut s)?;
-        p.seqno = s.seqno;
-        if s.out_fence_fd >= 0 {
-            // SAFETY: The kernel just installed this fd for us; nothing else owns it.
-            p.fence = Some(unsafe { OwnedFd::from_raw_fd(s.out_fence_fd) });
-        }
-        Ok(p)
+        submit_async_on(&self.file, ops, out_fence)
+    }
+
+    fn caps(&self) -> Result<uapi::Caps> {
+        let mut caps = uapi::Caps::default();
+        ioctl(&self.file, kio::IOC_QUERY_CAPS, &mut caps).context("KCAM_IOC_QUERY_CAPS")?;
+        Ok(caps)
     }
 
     /// `KCAM_IOC_WAIT`: the submission's status (0 or a negative errno) and first failing op.
@@ -71,13 +91,13 @@ impl Camera {
             timeout_ns: timeout.as_nanos() as u64,
             ..Wait::default()
         };
-        ioctl(&self.file, uapi::IOC_WAIT, &mut w)?;
+        ioctl(&self.file, kio::IOC_WAIT, &mut w)?;
         Ok(w)
     }
 
     fn reset(&self) -> Result<()> {
         let mut r = Reset::default();
-        ioctl(&self.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")
+        ioctl(&self.file, kio::IOC_RESET, &mut r).context("KCAM_IOC_RESET")
     }
 }
 
@@ -107,6 +127,75 @@ fn signalled(fd: &OwnedFd) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// `struct sync_fence_info` (include/uapi/linux/sync_file.h).
+#[repr(C)]
+struct SyncFenceInfo {
+    obj_name: [u8; 32],
+    driver_name: [u8; 32],
+    status: i32,
+    flags: u32,
+    timestamp_ns: u64,
+}
+
+/// `struct sync_merge_data`.
+#[repr(C)]
+struct SyncMergeData {
+    name: [u8; 32],
+    fd2: i32,
+    fence: i32,
+    flags: u32,
+    pad: u32,
+}
+
+/// `SYNC_IOC_MERGE`.
+const SYNC_IOC_MERGE: libc::Ioctl = libc::_IOWR::<SyncMergeData>(b'>' as u32, 3);
+
+/// A new sync_file that signals when both `a` and `b` have (the kernel keeps only the later fence of a context).
+fn merge(a: &OwnedFd, b: &OwnedFd) -> Result<OwnedFd> {
+    let mut d = SyncMergeData {
+        name: [0; 32],
+        fd2: b.as_raw_fd(),
+        fence: -1,
+        flags: 0,
+        pad: 0,
+    };
+    // SAFETY: `d` is a live `struct sync_merge_data`.
+    let rc = unsafe { libc::ioctl(a.as_raw_fd(), SYNC_IOC_MERGE as _, &mut d) };
+    ensure!(
+        rc == 0,
+        "SYNC_IOC_MERGE: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: A new fd the kernel gave us.
+    Ok(unsafe { OwnedFd::from_raw_fd(d.fence) })
+}
+
+/// The timeline and driver names of a sync_file's (single) fence.
+fn fence_names(fd: &OwnedFd) -> Result<(String, String)> {
+    let mut fi = SyncFenceInfo {
+        obj_name: [0; 32],
+        driver_name: [0; 32],
+        status: 0,
+        flags: 0,
+        timestamp_ns: 0,
+    };
+    let mut info = SyncFileInfo {
+        num_fences: 1,
+        sync_fence_info: &mut fi as *mut SyncFenceInfo as u64,
+        ..SyncFileInfo::default()
+    };
+    // SAFETY: `info` points at room for one `struct sync_fence_info`, as num_fences says.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), SYNC_IOC_FILE_INFO as _, &mut info) };
+    ensure!(
+        rc == 0,
+        "SYNC_IOC_FILE_INFO: {}",
+        std::io::Error::last_os_error()
+    );
+    let name =
+        |b: &[u8]| String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or(b)).into_owned();
+    Ok((name(&fi.obj_name), name(&fi.driver_name)))
+}
+
 /// `struct sync_file_info` (include/uapi/linux/sync_file.h).
 #[repr(C)]
 #[derive(Default)]
@@ -118,13 +207,8 @@ struct SyncFileInfo {
     pad: u32,
     sync_fence_info: u64,
 }
-/// `_IOC(dir, type, nr, size)` of a foreign ioctl (dir: 1 write, 2 read, 3 both).
-const fn ioc(dir: u32, ty: u8, nr: u32, size: usize) -> u32 {
-    (dir << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | nr
-}
-
-/// `SYNC_IOC_FILE_INFO`.
-const SYNC_IOC_FILE_INFO: u32 = ioc(3, b'>', 4, std::mem::size_of::<SyncFileInfo>());
+/// `SYNC_IOC_FILE_INFO` (include/uapi/linux/sync_file.h).
+const SYNC_IOC_FILE_INFO: libc::Ioctl = libc::_IOWR::<SyncFileInfo>(b'>' as u32, 4);
 
 /// A sync_file's status: 1 signalled, 0 pending, a negative errno if signalled with an error.
 fn fence_status(fd: &OwnedFd) -> Result<i32> {
@@ -167,7 +251,7 @@ impl Timeline {
             name: [0; 32],
             fence: -1,
         };
-        let cmd = ioc(3, b'W', 0, std::mem::size_of::<SwSyncCreateFence>());
+        let cmd = libc::_IOWR::<SwSyncCreateFence>(b'W' as u32, 0);
         // SAFETY: `d` is a live `struct sw_sync_create_fence_data`.
         let rc = unsafe { libc::ioctl(self.0.as_raw_fd(), cmd as _, &mut d) };
         ensure!(
@@ -180,7 +264,7 @@ impl Timeline {
     }
 
     fn advance(&self, by: u32) -> Result<()> {
-        let cmd = ioc(1, b'W', 1, 4);
+        let cmd = libc::_IOW::<u32>(b'W' as u32, 1);
         let mut by = by;
         // SAFETY: SW_SYNC_IOC_INC reads one u32.
         let rc = unsafe { libc::ioctl(self.0.as_raw_fd(), cmd as _, &mut by) };
@@ -191,6 +275,77 @@ impl Timeline {
         );
         Ok(())
     }
+}
+
+/// One anonymous page, unmapped on drop.
+struct Page {
+    ptr: *mut libc::c_void,
+}
+
+impl Page {
+    fn new() -> Result<Self> {
+        // SAFETY: A fresh anonymous mapping; the kernel picks the address.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        ensure!(
+            ptr != libc::MAP_FAILED,
+            "mmap: {}",
+            std::io::Error::last_os_error()
+        );
+        Ok(Self { ptr })
+    }
+
+    /// A page at exactly `addr` (which must be free), filled with `fill`.
+    fn at(addr: *mut libc::c_void, fill: u8) -> Option<Self> {
+        // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
+        let ptr = unsafe {
+            libc::mmap(
+                addr,
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if ptr != addr {
+            return None;
+        }
+        // SAFETY: Mapped and writable just now.
+        unsafe { std::ptr::write_bytes(ptr.cast::<u8>(), fill, 4096) };
+        Some(Self { ptr })
+    }
+
+    fn protect(&self, prot: libc::c_int) -> Result<()> {
+        // SAFETY: Our own mapping of one page.
+        let rc = unsafe { libc::mprotect(self.ptr, 4096, prot) };
+        ensure!(rc == 0, "mprotect: {}", std::io::Error::last_os_error());
+        Ok(())
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        // SAFETY: Our own mapping of one page, not used after this.
+        unsafe { libc::munmap(self.ptr, 4096) };
+    }
+}
+
+/// `MemAvailable` of /proc/meminfo, in KiB.
+fn mem_available_kib() -> Result<u64> {
+    let m = std::fs::read_to_string("/proc/meminfo")?;
+    m.lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no MemAvailable in /proc/meminfo")
 }
 
 fn set_faults(spec: &str) -> Result<()> {
@@ -206,16 +361,27 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
         // One of our ioctls with another struct size is EINVAL (a layout mismatch); an unknown number ENOTTY.
         "ioctl-numbers" => {
             let mut small = [0u64; 1];
-            let wrong_size = ioc(2, uapi::IOC_MAGIC as u8, 0, std::mem::size_of_val(&small));
+            let wrong_size = libc::_IOR::<[u64; 1]>(uapi::IOC_MAGIC, uapi::IOC_NR_QUERY_CAPS);
             let e = ioctl(&cam.file, wrong_size, &mut small)
                 .err()
                 .context("wrong size accepted")?;
             ensure!(errno_of(&e) == libc::EINVAL, "wrong size: {e}");
-            let unknown = ioc(3, uapi::IOC_MAGIC as u8, 40, 8);
+            let unknown = libc::_IOWR::<u64>(uapi::IOC_MAGIC, 40);
             let e = ioctl(&cam.file, unknown, &mut small)
                 .err()
                 .context("unknown ioctl accepted")?;
             ensure!(errno_of(&e) == libc::ENOTTY, "unknown ioctl: {e}");
+            // DQEVENT reads nothing, so it is _IOR; version 1's _IOWR number is one of ours with another direction.
+            let mut ev = Event::default();
+            let v1 = libc::_IOWR::<Event>(uapi::IOC_MAGIC, uapi::IOC_NR_DQEVENT);
+            let e = ioctl(&cam.file, v1, &mut ev)
+                .err()
+                .context("version 1 DQEVENT (_IOWR) accepted")?;
+            ensure!(errno_of(&e) == libc::EINVAL, "version 1 DQEVENT: {e}");
+            let e = ioctl(&cam.file, kio::IOC_DQEVENT, &mut ev)
+                .err()
+                .context("DQEVENT with nothing queued succeeded")?;
+            ensure!(errno_of(&e) == libc::EAGAIN, "DQEVENT: {e}");
         }
         // Three asynchronous lists complete in submission order; results come back to each list when waited for,
         // in any order.
@@ -268,6 +434,13 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 .err()
                 .context("wait 0 on a running list succeeded")?;
             ensure!(errno_of(&e) == libc::EAGAIN, "wait 0: {e}");
+            // The fence's timeline is named after the camera's device node.
+            let node = dev.file_name().map(|n| n.to_string_lossy().into_owned());
+            let (timeline, driver) = fence_names(fd)?;
+            ensure!(
+                Some(&timeline) == node.as_ref() && driver == "kcam",
+                "fence of {node:?} names timeline '{timeline}', driver '{driver}'"
+            );
             cam.wait(p.seqno, LONG)?;
             ensure!(
                 signalled(fd)? && fence_status(fd)? == 1,
@@ -292,7 +465,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 ops_ptr: ops.as_mut_ptr() as u64,
                 ..Submit::default()
             };
-            let e = ioctl(&cam.file, uapi::IOC_SUBMIT, &mut s)
+            let e = ioctl(&cam.file, kio::IOC_SUBMIT, &mut s)
                 .err()
                 .context("OUT_FENCE alone accepted")?;
             ensure!(
@@ -339,7 +512,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 ops_ptr: ops.as_mut_ptr() as u64,
                 ..Submit::default()
             };
-            let e = ioctl(&cam.file, uapi::IOC_SUBMIT, &mut s)
+            let e = ioctl(&cam.file, kio::IOC_SUBMIT, &mut s)
                 .err()
                 .context("non-fence fd accepted")?;
             ensure!(
@@ -379,7 +552,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
         // other files are not limited by it; waiting for one makes room.
         "pending-limit" => {
             let mut caps = uapi::Caps::default();
-            ioctl(&cam.file, uapi::IOC_QUERY_CAPS, &mut caps)?;
+            ioctl(&cam.file, kio::IOC_QUERY_CAPS, &mut caps)?;
             let mut subs = Vec::new();
             for _ in 0..caps.max_pending {
                 subs.push(cam.submit_async(vec![Op::new(Opcode::Nop, 0, 0)], false)?);
@@ -424,7 +597,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 event: EventType::FrameEnd as u32,
                 ..EventSub::default()
             };
-            ioctl(&b.file, uapi::IOC_SUBSCRIBE, &mut sub)?;
+            ioctl(&b.file, kio::IOC_SUBSCRIBE, &mut sub)?;
             let mut wait = cam.op(Opcode::WaitEvent, "vcam-sensor", "CTRL", 0)?;
             wait.event = EventType::FrameEnd as u32;
             wait.timeout_ns = 2_000_000_000;
@@ -436,8 +609,8 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
             cam.submit(&mut ops, 0)?;
             ensure!(ops.iter().all(|o| o.status == 0), "streaming list failed");
             let mut ev = Event::default();
-            ioctl(&b.file, uapi::IOC_DQEVENT, &mut ev).context("subscribed file got no event")?;
-            let e = ioctl(&cam.file, uapi::IOC_DQEVENT, &mut ev)
+            ioctl(&b.file, kio::IOC_DQEVENT, &mut ev).context("subscribed file got no event")?;
+            let e = ioctl(&cam.file, kio::IOC_DQEVENT, &mut ev)
                 .err()
                 .context("unsubscribed file got an event")?;
             ensure!(errno_of(&e) == libc::EAGAIN, "unsubscribed file: {e}");
@@ -589,12 +762,369 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 "blocked submit did not fail with ENODEV"
             );
             let mut caps = uapi::Caps::default();
-            let e = ioctl(&cam.file, uapi::IOC_QUERY_CAPS, &mut caps)
+            let e = ioctl(&cam.file, kio::IOC_QUERY_CAPS, &mut caps)
                 .err()
                 .context("ioctl after removal worked")?;
             ensure!(errno_of(&e) == libc::ENODEV, "ioctl after removal: {e}");
             let e = File::open(dev).err().context("open after removal worked")?;
             ensure!(errno_of(&e) == libc::ENOENT, "open after removal: {e}");
+        }
+        // Fences of one camera signal in seqno order: N+1 cancelled while N runs does not signal before N, so a
+        // merged fence (the kernel keeps only the later fence of a context) never signals while N still runs.
+        "fence-merge" => {
+            let b = Camera::open(&dev.to_path_buf())?;
+            let n = cam.submit_async(vec![delay(400_000_000)], true)?;
+            let n1 = b.submit_async(vec![delay(1_000_000)], true)?;
+            let (fa, fb) = (
+                n.fence.as_ref().context("no fence N")?,
+                n1.fence.as_ref().context("no fence N+1")?,
+            );
+            let merged = merge(fa, fb)?;
+            // Closing b cancels N+1, which is still queued behind N.
+            drop(b);
+            let t = Instant::now();
+            loop {
+                let m = signalled(&merged)?;
+                let a = signalled(fa)?;
+                ensure!(
+                    !m || a,
+                    "the merged fence signalled while list N still ran ({} ms after N+1 was cancelled)",
+                    t.elapsed().as_millis()
+                );
+                if a {
+                    break;
+                }
+                ensure!(t.elapsed() < LONG, "list N never ended");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            cam.wait(n.seqno, LONG)?;
+            ensure!(
+                signalled(&merged)? && fence_status(fb)? == -ECANCELED,
+                "after N: merged {}, N+1 status {}",
+                signalled(&merged)?,
+                fence_status(fb)?
+            );
+        }
+        // TEST_ONLY has no side effect, so a full pending list does not refuse it (EBUSY is for lists that run).
+        "test-only-full" => {
+            let caps = cam.caps()?;
+            let mut subs = Vec::new();
+            for _ in 0..caps.max_pending {
+                subs.push(cam.submit_async(vec![Op::new(Opcode::Nop, 0, 0)], false)?);
+            }
+            let mut ops = [cam.op(Opcode::Write, "vcam-sensor", "GAIN", 3)?];
+            cam.submit(&mut ops, uapi::SUBMIT_TEST_ONLY | uapi::SUBMIT_ASYNC)
+                .context("TEST_ONLY|ASYNC of a valid list with the pending list full")?;
+            let mut bad = [cam.op(Opcode::Write, "vcam-sensor", "CHIP_ID", 1)?];
+            let e = cam
+                .submit(&mut bad, uapi::SUBMIT_TEST_ONLY | uapi::SUBMIT_ASYNC)
+                .err()
+                .context("invalid list accepted")?;
+            ensure!(
+                format!("{e:#}").contains("register not writable"),
+                "TEST_ONLY of an invalid list with the pending list full: {e:#}"
+            );
+            for p in &subs {
+                cam.wait(p.seqno, LONG)?;
+            }
+        }
+        // The reply of an asynchronous submit cannot be written (read-only memory): userspace never learns the
+        // seqno, so the list must not run and must not take one of the file's pending slots.
+        "reply-fault" => {
+            let caps = cam.caps()?;
+            let gain = cam.read_reg("vcam-sensor", "GAIN")?;
+            let mut ops = [
+                delay(100_000_000),
+                cam.op(Opcode::Write, "vcam-sensor", "GAIN", 123)?,
+            ];
+            let page = Page::new()?;
+            let s = page.ptr.cast::<Submit>();
+            // SAFETY: `s` points at a fresh, writable, page-aligned page.
+            unsafe {
+                s.write(Submit {
+                    flags: uapi::SUBMIT_ASYNC | uapi::SUBMIT_OUT_FENCE,
+                    count: 2,
+                    ops_ptr: ops.as_mut_ptr() as u64,
+                    ..Submit::default()
+                })
+            };
+            page.protect(libc::PROT_READ)?;
+            // SAFETY: `s` is a live `struct kcam_submit` (read-only: the kernel's write-back must fail).
+            let rc = unsafe { libc::ioctl(cam.file.as_raw_fd(), kio::IOC_SUBMIT as _, s) };
+            let e = std::io::Error::last_os_error();
+            ensure!(
+                rc < 0 && errno_of(&e) == libc::EFAULT,
+                "submit with a read-only reply: rc {rc}, {e}"
+            );
+            std::thread::sleep(Duration::from_millis(400));
+            ensure!(
+                cam.read_reg("vcam-sensor", "GAIN")? == gain,
+                "the list whose seqno userspace never learnt ran"
+            );
+            let mut subs = Vec::new();
+            for _ in 0..caps.max_pending {
+                subs.push(
+                    cam.submit_async(vec![Op::new(Opcode::Nop, 0, 0)], false)
+                        .context("a pending slot stayed taken")?,
+                );
+            }
+            for p in &subs {
+                cam.wait(p.seqno, LONG)?;
+            }
+        }
+        // A camera's limits hold for all files together: 1000 files, one long list each, cannot queue more than
+        // max_lists (ENOSPC after), nor subscribe more than max_subscribers (EUSERS); parameters beyond
+        // max_queued_param_bytes are refused (ENOBUFS); memory stays bounded.
+        "camera-limits" => {
+            let caps = cam.caps()?;
+            let files_wanted = 1000usize;
+            let lim = libc::rlimit {
+                rlim_cur: 4096,
+                rlim_max: 4096,
+            };
+            // SAFETY: A valid rlimit. (Root may raise its limit; otherwise the files below fail to open.)
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+            let mem0 = mem_available_kib()?;
+            let mut files = Vec::new();
+            for _ in 0..files_wanted {
+                files.push(
+                    File::options()
+                        .read(true)
+                        .write(true)
+                        .open(dev)
+                        .context("opening a camera file")?,
+                );
+            }
+            let (mut held, mut enospc) = (Vec::new(), 0usize);
+            for f in &files {
+                match submit_async_on(f, vec![delay(5_000_000_000)], false) {
+                    Ok(p) => held.push(p),
+                    Err(e) if errno_of(&e) == libc::ENOSPC => enospc += 1,
+                    Err(e) => bail!("a list over the camera limit: {e}"),
+                }
+            }
+            let mem1 = mem_available_kib()?;
+            println!(
+                "{} of {files_wanted} files queued a list (max_lists {}), {enospc} got ENOSPC; MemAvailable {} KiB lower",
+                held.len(),
+                caps.max_lists,
+                mem0.saturating_sub(mem1)
+            );
+            ensure!(
+                held.len() == caps.max_lists as usize && enospc == files_wanted - held.len(),
+                "{} lists accepted from {files_wanted} files, camera limit {}",
+                held.len(),
+                caps.max_lists
+            );
+            ensure!(
+                mem0.saturating_sub(mem1) < 32 * 1024,
+                "{} KiB held by {files_wanted} files and {} lists",
+                mem0.saturating_sub(mem1),
+                held.len()
+            );
+            let (sensor, _) = cam.reg("vcam-sensor", "CTRL")?;
+            let (mut subscribed, mut eusers) = (0u32, 0usize);
+            for f in &files {
+                let mut sub = EventSub {
+                    entity_id: sensor,
+                    event: EventType::FrameStart as u32,
+                    ..EventSub::default()
+                };
+                match ioctl(f, kio::IOC_SUBSCRIBE, &mut sub) {
+                    Ok(()) => subscribed += 1,
+                    Err(e) if errno_of(&e) == libc::EUSERS => eusers += 1,
+                    Err(e) => bail!("subscribing: {e}"),
+                }
+            }
+            ensure!(
+                subscribed == caps.max_subscribers && eusers == files_wanted - subscribed as usize,
+                "{subscribed} files subscribed, camera limit {}",
+                caps.max_subscribers
+            );
+            // Cancel everything; the slots come back once the lists are waited for or their files closed.
+            cam.reset()?;
+            drop(held);
+            drop(files);
+            // Parameters: lists of 16 x max_param_bytes each, held (queued behind a long list) until the camera's
+            // parameter budget is used up.
+            let blocker = cam.submit_async(vec![delay(2_000_000_000)], false)?;
+            let isp = cam.entity_by_name("vcam-isp")?.0.id;
+            let bytes = vec![1u8; caps.max_param_bytes as usize];
+            let list = || -> Vec<Op> {
+                (0..16)
+                    .map(|_| {
+                        let mut o = Op::new(Opcode::XferParam, isp, 0);
+                        o.param_ptr = bytes.as_ptr() as u64;
+                        o.param_len = caps.max_param_bytes;
+                        o
+                    })
+                    .collect()
+            };
+            let per_list = 16 * u64::from(caps.max_param_bytes);
+            let fits = u64::from(caps.max_queued_param_bytes) / per_list;
+            let others: Vec<Camera> = (0..fits + 1)
+                .map(|_| Camera::open(&dev.to_path_buf()))
+                .collect::<Result<_>>()?;
+            let mut queued = Vec::new();
+            let mut refused = None;
+            for o in &others {
+                match o.submit_async(list(), false) {
+                    Ok(p) => queued.push(p),
+                    Err(e) => {
+                        refused = Some(errno_of(&e));
+                        break;
+                    }
+                }
+            }
+            ensure!(
+                queued.len() as u64 == fits && refused == Some(libc::ENOBUFS),
+                "{} lists of {per_list} parameter bytes queued (budget {}), then {refused:?}",
+                queued.len(),
+                caps.max_queued_param_bytes
+            );
+            cam.reset()?;
+            cam.wait(blocker.seqno, LONG)?;
+            drop(others);
+        }
+        // XFER_PARAM's bytes are copied at submission: the submitter overwrites and unmaps its buffer right after
+        // an asynchronous submit; it and a second process then map other bytes at the same address and keep
+        // running while the list runs in the worker; the camera still gets the bytes of submit time.
+        "param-snapshot" => {
+            let isp = cam.entity_by_name("vcam-isp")?.0.id;
+            let page = Page::new()?;
+            let addr = page.ptr;
+            // SAFETY: The page is mapped and writable.
+            unsafe { std::ptr::copy_nonoverlapping([1u8, 2, 3, 4].as_ptr(), addr.cast::<u8>(), 4) };
+            let mut x = Op::new(Opcode::XferParam, isp, 0);
+            x.param_ptr = addr as u64;
+            x.param_len = 4;
+            let ops = vec![
+                delay(300_000_000),
+                x,
+                cam.op(Opcode::Read, "vcam-isp", "PARAMS_SUM", 0)?,
+            ];
+            let p = cam.submit_async(ops, false)?;
+            // SAFETY: Still our page.
+            unsafe { std::ptr::write_bytes(addr.cast::<u8>(), 0x40, 4) };
+            drop(page);
+            // SAFETY: fork() in a single-threaded process; the child only maps, spins and exits.
+            let child = unsafe { libc::fork() };
+            ensure!(child >= 0, "fork: {}", std::io::Error::last_os_error());
+            let fill = if child == 0 { 9u8 } else { 5 };
+            let spin = Page::at(addr, fill);
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(600) {
+                std::hint::black_box(spin.as_ref().map(|p| p.ptr));
+            }
+            if child == 0 {
+                // SAFETY: Ends the child without running the parent's destructors.
+                unsafe { libc::_exit(0) };
+            }
+            // SAFETY: Reaps our child.
+            unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+            drop(spin);
+            let w = cam.wait(p.seqno, LONG)?;
+            ensure!(
+                w.status == 0 && p.ops[1].status == 0 && p.ops[2].result == 10,
+                "the camera summed {:#x} (status {}): submitted bytes sum to 0xa; 0x100 overwritten, 0x14 and 0x24 \
+                 are other mappings at that address",
+                p.ops[2].result,
+                p.ops[1].status
+            );
+        }
+        // SIGKILL ends a submitter whose list would take 50 s at once: running it itself (direct) or waiting
+        // behind another file's list (queued).
+        "kill-direct" | "kill-queued" => {
+            let long = || vec![delay(5_000_000_000); 10];
+            let ahead = if case == "kill-queued" {
+                Some(cam.submit_async(long(), false)?)
+            } else {
+                None
+            };
+            // SAFETY: fork() in a single-threaded process.
+            let child = unsafe { libc::fork() };
+            ensure!(child >= 0, "fork: {}", std::io::Error::last_os_error());
+            if child == 0 {
+                let code = match Camera::open(&dev.to_path_buf()) {
+                    Ok(c) => {
+                        let _ = c.submit(&mut long(), 0);
+                        0
+                    }
+                    Err(_) => 1,
+                };
+                // SAFETY: Ends the child.
+                unsafe { libc::_exit(code) };
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            let t = Instant::now();
+            // SAFETY: Our child.
+            unsafe { libc::kill(child, libc::SIGKILL) };
+            let mut status = 0;
+            // SAFETY: Reaps our child.
+            unsafe { libc::waitpid(child, &mut status, 0) };
+            let took = t.elapsed();
+            if ahead.is_some() {
+                cam.reset()?;
+            }
+            println!(
+                "the killed submitter was gone after {} ms",
+                took.as_millis()
+            );
+            ensure!(
+                libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL,
+                "the submitter ended otherwise (status {status:#x})"
+            );
+            ensure!(
+                took < Duration::from_secs(5),
+                "the killed submitter took {} ms to go (its list would take 50 s)",
+                took.as_millis()
+            );
+        }
+        // A hung device: the watchdog ends the list (ETIMEDOUT, the rest ECANCELED) and its fence signals with that
+        // error, with no RESET, after about access_timeout_ns.
+        "hang-watchdog" => {
+            let caps = cam.caps()?;
+            set_faults("hang=1")?;
+            let t = Instant::now();
+            let p = cam.submit_async(
+                vec![
+                    cam.op(Opcode::Read, "vcam-sensor", "GAIN", 0)?,
+                    cam.op(Opcode::Write, "vcam-sensor", "EXPOSURE", 5)?,
+                ],
+                true,
+            )?;
+            let fd = p.fence.as_ref().context("no fence")?;
+            let bound = Duration::from_nanos(caps.access_timeout_ns) * 3 + Duration::from_secs(5);
+            let mut pfd = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: One valid pollfd.
+            let n = unsafe { libc::poll(&mut pfd, 1, bound.as_millis() as i32) };
+            let took = t.elapsed();
+            let st = fence_status(fd)?;
+            let w = cam.wait(p.seqno, Duration::ZERO);
+            cam.reset()?;
+            println!(
+                "hung list's fence signalled after {} ms (watchdog {} ms)",
+                took.as_millis(),
+                caps.access_timeout_ns / 1_000_000
+            );
+            ensure!(
+                n == 1,
+                "the fence of a hung list did not signal within {} ms",
+                bound.as_millis()
+            );
+            let w = w?;
+            ensure!(
+                st == -libc::ETIMEDOUT
+                    && w.status == -libc::ETIMEDOUT
+                    && p.ops[1].status == -ECANCELED,
+                "hung list: fence {st}, wait {}, op 1 {}",
+                w.status,
+                p.ops[1].status
+            );
         }
         other => bail!("unknown case '{other}'; cases: {}", CASES.join(", ")),
     }

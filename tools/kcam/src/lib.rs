@@ -3,7 +3,8 @@
 //! KCAM userspace library: the uAPI types of `include/uapi/linux/kcam.h` and the operation-list validator.
 //!
 //! Both modules are files under `drivers/media/kcam/shared/`, compiled unchanged here and into the kernel side,
-//! so userspace can check a list exactly as the kernel will before submitting it.
+//! so userspace can check a list exactly as the kernel will before submitting it. `ioctl` has the ioctl numbers
+//! for the target architecture.
 
 #![no_std]
 
@@ -14,6 +15,8 @@ extern crate std;
 pub mod uapi;
 #[path = "../../../drivers/media/kcam/shared/validate.rs"]
 pub mod validate;
+
+pub mod ioctl;
 
 #[cfg(test)]
 mod tests;

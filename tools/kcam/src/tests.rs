@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Host tests: the validator's rejections, and the Rust layout against the C header compiled by a C compiler.
 
+use crate::ioctl::*;
 use crate::uapi::*;
 use crate::validate::*;
 use std::{format, process::Command, string::String, vec::Vec};
@@ -272,11 +273,83 @@ fn cancellation_follows_dependencies() {
 }
 
 #[test]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn ioctl_numbers_are_stable() {
-    // Changing these breaks userspace: they are part of the uAPI.
-    assert_eq!(IOC_QUERY_CAPS, 0x8040_bc00);
-    assert_eq!(IOC_SUBMIT, 0xc038_bc03);
-    assert_eq!(IOC_RESET, 0x4018_bc08);
+    // Changing these breaks userspace: they are part of the uAPI (asm-generic encoding here).
+    assert_eq!(IOC_QUERY_CAPS as u32, 0x8040_bc00);
+    assert_eq!(IOC_SUBMIT as u32, 0xc038_bc03);
+    assert_eq!(IOC_RESET as u32, 0x4018_bc08);
+    // Version 2: DQEVENT only returns an event, so it is _IOR (it was _IOWR in version 1).
+    assert_eq!(IOC_DQEVENT as u32, 0x8040_bc07);
+}
+
+#[test]
+fn inputs_an_opcode_does_not_use_must_be_zero() {
+    type Set = fn(&mut Op);
+    let fields: [(&str, Set); 9] = [
+        ("entity_id", |o| o.entity_id = 1),
+        ("reg", |o| o.reg = 1),
+        ("value", |o| o.value = 1),
+        ("mask", |o| o.mask = 1),
+        ("param_ptr", |o| o.param_ptr = 0x1000),
+        ("param_len", |o| o.param_len = 1),
+        ("event", |o| o.event = 1),
+        ("fence_fd", |o| o.fence_fd = 5),
+        ("timeout_ns", |o| o.timeout_ns = 1),
+    ];
+    // One valid op per opcode, with the inputs it uses.
+    let ops: [(Op, &[&str]); 10] = [
+        (op(Opcode::Nop, 0, 0), &[]),
+        (op(Opcode::Read, 1, 0), &["entity_id", "reg"]),
+        (op(Opcode::Write, 1, 0), &["entity_id", "reg", "value"]),
+        (
+            op(Opcode::Update, 1, 0),
+            &["entity_id", "reg", "value", "mask"],
+        ),
+        (
+            with(op(Opcode::Poll, 1, 0), |o| o.timeout_ns = 1),
+            &["entity_id", "reg", "value", "mask", "timeout_ns"],
+        ),
+        (
+            with(op(Opcode::XferParam, 2, 0), |o| {
+                o.param_ptr = 0x1000;
+                o.param_len = 1
+            }),
+            &["entity_id", "param_ptr", "param_len"],
+        ),
+        (
+            with(op(Opcode::WaitEvent, 1, 0), |o| o.timeout_ns = 1),
+            &["entity_id", "event", "timeout_ns"],
+        ),
+        (op(Opcode::WaitOp, 0, 0), &[]),
+        (
+            with(op(Opcode::WaitFence, 0, 0), |o| {
+                o.fence_fd = 3;
+                o.timeout_ns = 1
+            }),
+            &["fence_fd", "timeout_ns"],
+        ),
+        (
+            with(op(Opcode::Delay, 0, 0), |o| o.timeout_ns = 1),
+            &["timeout_ns"],
+        ),
+    ];
+    for (valid, uses) in ops {
+        assert_eq!(check(&[valid]), Ok(()), "{valid:?}");
+        for (name, set) in fields.iter().filter(|(n, _)| !uses.contains(n)) {
+            assert_eq!(
+                check(&[with(valid, set)]),
+                rej(0, Reason::ReservedNotZero, errno::EINVAL),
+                "opcode {} with {name} set",
+                valid.opcode
+            );
+        }
+        // An unused fence_fd may be 0 or -1 (both "no fence").
+        if !uses.contains(&"fence_fd") {
+            assert_eq!(check(&[with(valid, |o| o.fence_fd = 0)]), Ok(()));
+            assert_eq!(check(&[with(valid, |o| o.fence_fd = -1)]), Ok(()));
+        }
+    }
 }
 
 /// Compiles a C program that includes the header and prints every size and offset, and compares them with the
@@ -301,6 +374,11 @@ fn c_header_matches_rust_layout() {
             [
                 ("api_version", api_version),
                 ("max_events", max_events),
+                ("flags", flags),
+                ("max_lists", max_lists),
+                ("max_queued_param_bytes", max_queued_param_bytes),
+                ("max_subscribers", max_subscribers),
+                ("access_timeout_ns", access_timeout_ns),
                 ("reserved", reserved)
             ]
         ),
@@ -419,7 +497,7 @@ fn c_header_matches_rust_layout() {
         ("KCAM_IOC_RESET", IOC_RESET),
     ] {
         prog += &format!("P(\"{name} %#x\", (unsigned){name});\n");
-        want += &format!("{name} {value:#x}\n");
+        want += &format!("{name} {:#x}\n", value as u32);
     }
     prog += "return 0;\n}\n";
 

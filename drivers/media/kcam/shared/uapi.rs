@@ -11,7 +11,7 @@
 //! padding (explicit `reserved*` fields instead), so any bit pattern is a valid value.
 
 /// `KCAM_API_VERSION`.
-pub const API_VERSION: u32 = 1;
+pub const API_VERSION: u32 = 2;
 /// `KCAM_IOC_MAGIC`.
 pub const IOC_MAGIC: u32 = 0xBC;
 /// `KCAM_NAME_LEN`.
@@ -46,8 +46,11 @@ pub struct Caps {
     pub max_pending: u32,
     pub max_events: u32,
     pub flags: u32,
-    pub reserved0: u32,
-    pub reserved: [u64; 4],
+    pub max_lists: u32,
+    pub max_queued_param_bytes: u32,
+    pub max_subscribers: u32,
+    pub access_timeout_ns: u64,
+    pub reserved: [u64; 2],
 }
 
 /// `enum kcam_entity_type`.
@@ -301,29 +304,29 @@ pub struct Reset {
     pub reserved: [u64; 2],
 }
 
-const IOC_WRITE: u32 = 1;
-const IOC_READ: u32 = 2;
+/// `KCAM_IOC_QUERY_CAPS` number.
+pub const IOC_NR_QUERY_CAPS: u32 = 0;
+/// `KCAM_IOC_ENUM_ENTITY` number.
+pub const IOC_NR_ENUM_ENTITY: u32 = 1;
+/// `KCAM_IOC_ENUM_REG` number.
+pub const IOC_NR_ENUM_REG: u32 = 2;
+/// `KCAM_IOC_SUBMIT` number.
+pub const IOC_NR_SUBMIT: u32 = 3;
+/// `KCAM_IOC_WAIT` number.
+pub const IOC_NR_WAIT: u32 = 4;
+/// `KCAM_IOC_SUBSCRIBE` number.
+pub const IOC_NR_SUBSCRIBE: u32 = 5;
+/// `KCAM_IOC_UNSUBSCRIBE` number.
+pub const IOC_NR_UNSUBSCRIBE: u32 = 6;
+/// `KCAM_IOC_DQEVENT` number.
+pub const IOC_NR_DQEVENT: u32 = 7;
+/// `KCAM_IOC_RESET` number.
+pub const IOC_NR_RESET: u32 = 8;
+/// The highest ioctl number in use.
+pub const IOC_NR_LAST: u32 = IOC_NR_RESET;
 
-/// `_IOC(dir, KCAM_IOC_MAGIC, nr, size)` with the asm-generic encoding (x86, arm64, riscv).
-pub const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
-    (dir << 30) | ((size as u32) << 16) | (IOC_MAGIC << 8) | nr
-}
-
-/// `KCAM_IOC_QUERY_CAPS`.
-pub const IOC_QUERY_CAPS: u32 = ioc(IOC_READ, 0, core::mem::size_of::<Caps>());
-/// `KCAM_IOC_ENUM_ENTITY`.
-pub const IOC_ENUM_ENTITY: u32 = ioc(IOC_READ | IOC_WRITE, 1, core::mem::size_of::<EntityDesc>());
-/// `KCAM_IOC_ENUM_REG`.
-pub const IOC_ENUM_REG: u32 = ioc(IOC_READ | IOC_WRITE, 2, core::mem::size_of::<RegDesc>());
-/// `KCAM_IOC_SUBMIT`.
-pub const IOC_SUBMIT: u32 = ioc(IOC_READ | IOC_WRITE, 3, core::mem::size_of::<Submit>());
-/// `KCAM_IOC_WAIT`.
-pub const IOC_WAIT: u32 = ioc(IOC_READ | IOC_WRITE, 4, core::mem::size_of::<Wait>());
-/// `KCAM_IOC_SUBSCRIBE`.
-pub const IOC_SUBSCRIBE: u32 = ioc(IOC_WRITE, 5, core::mem::size_of::<EventSub>());
-/// `KCAM_IOC_UNSUBSCRIBE`.
-pub const IOC_UNSUBSCRIBE: u32 = ioc(IOC_WRITE, 6, core::mem::size_of::<EventSub>());
-/// `KCAM_IOC_DQEVENT`.
-pub const IOC_DQEVENT: u32 = ioc(IOC_READ | IOC_WRITE, 7, core::mem::size_of::<Event>());
-/// `KCAM_IOC_RESET`.
-pub const IOC_RESET: u32 = ioc(IOC_WRITE, 8, core::mem::size_of::<Reset>());
+// The ioctl numbers themselves depend on the architecture's `_IOC` encoding (powerpc, mips, sparc and alpha differ
+// from asm-generic): the kernel builds them with `kernel::ioctl`, userspace with its libc's `_IOR`/`_IOWR`
+// (`tools/kcam/src/ioctl.rs`, checked against the C header there). The directions, per `include/uapi/linux/kcam.h`:
+// QUERY_CAPS and DQEVENT `_IOR`; ENUM_ENTITY, ENUM_REG, SUBMIT and WAIT `_IOWR`; SUBSCRIBE, UNSUBSCRIBE and RESET
+// `_IOW`.

@@ -10,7 +10,7 @@
 //! | no operation | `EINVAL` | `NO_OPS` |
 //! | more than `max_ops` operations | `E2BIG` | `TOO_MANY_OPS` |
 //! | unknown submit flag, op flag | `EINVAL` | `BAD_FLAGS` |
-//! | reserved field not zero | `EINVAL` | `RESERVED_NOT_ZERO` |
+//! | reserved field not zero, or an input the opcode does not use set (`fence_fd`: 0 or -1 allowed) | `EINVAL` | `RESERVED_NOT_ZERO` |
 //! | unknown opcode | `EINVAL` | `BAD_OPCODE` |
 //! | unknown entity | `ENOENT` | `BAD_ENTITY` |
 //! | register index out of range | `ENOENT` | `BAD_REG` |
@@ -22,6 +22,7 @@
 //! | parameter longer than `max_param_bytes` | `E2BIG` | `PARAM_TOO_LONG` |
 //! | parameter empty or null | `EINVAL` | `BAD_PARAM` |
 //! | parameter whose end overflows the address space | `EOVERFLOW` | `BAD_PARAM` |
+//! | parameter not readable (checked by the kernel, which copies it at submission) | `EFAULT` | `BAD_PARAM` |
 //! | event the entity does not emit | `EINVAL` | `BAD_EVENT` |
 //! | poll or wait without a timeout | `EINVAL` | `TIMEOUT_REQUIRED` |
 //! | `WAIT_FENCE` whose `fence_fd` is negative (or, checked by the kernel, not a sync_file) | `EBADF` | `BAD_FENCE` |
@@ -47,6 +48,8 @@ pub mod errno {
     pub const EINVAL: i32 = 22;
     /// `EOVERFLOW`.
     pub const EOVERFLOW: i32 = 75;
+    /// `EFAULT`.
+    pub const EFAULT: i32 = 14;
 }
 
 /// Why a list cannot run.
@@ -136,6 +139,90 @@ fn width_mask(width: u32) -> u64 {
     }
 }
 
+/// The inputs an opcode uses, beyond `deps` and `flags`, which every opcode has. The others must be 0
+/// (`fence_fd`: 0 or -1, both "no fence"), so that a later API version can give them a meaning without old
+/// programs' leftovers changing behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs {
+    /// `entity_id`.
+    pub entity: bool,
+    /// `reg`.
+    pub reg: bool,
+    /// `value`.
+    pub value: bool,
+    /// `mask`.
+    pub mask: bool,
+    /// `param_ptr` and `param_len`.
+    pub param: bool,
+    /// `event`.
+    pub event: bool,
+    /// `fence_fd`.
+    pub fence: bool,
+    /// `timeout_ns`.
+    pub timeout: bool,
+}
+
+/// What `opcode` reads of an operation.
+pub fn inputs(opcode: Opcode) -> Inputs {
+    use Opcode::*;
+    Inputs {
+        entity: !matches!(opcode, Nop | WaitOp | WaitFence | Delay),
+        reg: matches!(opcode, Read | Write | Update | Poll),
+        value: matches!(opcode, Write | Update | Poll),
+        mask: matches!(opcode, Update | Poll),
+        param: opcode == XferParam,
+        event: opcode == WaitEvent,
+        fence: opcode == WaitFence,
+        timeout: matches!(opcode, Poll | WaitEvent | WaitFence | Delay),
+    }
+}
+
+/// Whether `op` sets an input its opcode does not use.
+fn unused_input_set(opcode: Opcode, op: &Op) -> bool {
+    let u = inputs(opcode);
+    (!u.entity && op.entity_id != 0)
+        || (!u.reg && op.reg != 0)
+        || (!u.value && op.value != 0)
+        || (!u.mask && op.mask != 0)
+        || (!u.param && (op.param_ptr != 0 || op.param_len != 0))
+        || (!u.event && op.event != 0)
+        || (!u.fence && op.fence_fd != 0 && op.fence_fd != -1)
+        || (!u.timeout && op.timeout_ns != 0)
+}
+
+/// Clears the inputs `op`'s opcode does not use (`fence_fd` to -1); an unknown opcode is left as it is.
+pub fn clear_unused_inputs(op: &mut Op) {
+    let Some(opcode) = Opcode::from_raw(op.opcode) else {
+        return;
+    };
+    let u = inputs(opcode);
+    if !u.entity {
+        op.entity_id = 0;
+    }
+    if !u.reg {
+        op.reg = 0;
+    }
+    if !u.value {
+        op.value = 0;
+    }
+    if !u.mask {
+        op.mask = 0;
+    }
+    if !u.param {
+        op.param_ptr = 0;
+        op.param_len = 0;
+    }
+    if !u.event {
+        op.event = 0;
+    }
+    if !u.fence {
+        op.fence_fd = -1;
+    }
+    if !u.timeout {
+        op.timeout_ns = 0;
+    }
+}
+
 /// Checks operation `index` of a list, given the camera's topology and limits. Operations are checked in order,
 /// so the first failing call names the first offending operation.
 pub fn check_op(
@@ -154,16 +241,15 @@ pub fn check_op(
     let Some(opcode) = Opcode::from_raw(op.opcode) else {
         return reject(i, Reason::BadOpcode, errno::EINVAL);
     };
+    if unused_input_set(opcode, op) {
+        return reject(i, Reason::ReservedNotZero, errno::EINVAL);
+    }
     for d in &op.deps[..MAX_DEPS] {
         if *d != NO_DEP && *d >= index {
             return reject(i, Reason::BadDep, errno::EINVAL);
         }
     }
-    let needs_entity = !matches!(
-        opcode,
-        Opcode::Nop | Opcode::WaitOp | Opcode::WaitFence | Opcode::Delay
-    );
-    let entity = if needs_entity {
+    let entity = if inputs(opcode).entity {
         match topo.entity(op.entity_id) {
             Some(e) => Some(e),
             None => return reject(i, Reason::BadEntity, errno::ENOENT),

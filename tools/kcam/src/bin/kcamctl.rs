@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use kcam::ioctl as kio;
 use kcam::uapi::{
     self, Caps, EntityDesc, Event, EventSub, EventType, Op, Opcode, RegDesc, Reset, Submit,
 };
@@ -55,8 +56,10 @@ enum Cmd {
     /// Show vcam's injected faults, or set some: fail_nth=N (the Nth access from now fails with EIO),
     /// stuck_busy=0|1, lose_events=N, slow_us=N, hang=0|1, remove=1 (surprise removal; reload the module after).
     Faults { set: Vec<String> },
-    /// Run one compliance scenario that needs several files, threads or fences (ioctl-numbers, async-order, out-fence,
-    /// wait-fence, fence-chain, pending-limit, isolation, close-cancels, signal, reset-cancels, hang, removal).
+    /// Run one compliance scenario that needs several files, processes, threads or fences: ioctl-numbers,
+    /// async-order, out-fence, wait-fence, fence-chain, fence-merge, pending-limit, test-only-full, reply-fault,
+    /// camera-limits, param-snapshot, isolation, close-cancels, signal, kill-direct, kill-queued, reset-cancels,
+    /// hang, hang-watchdog, removal (the last needs the module reloaded).
     Check { case: String },
     /// Benchmark (not a test): WRITES register writes as one list versus WRITES single-op submissions, ROUNDS
     /// times each, interleaved; prints the per-op cost of both and their ratio.
@@ -130,7 +133,7 @@ fn stream(cam: &Camera, frames: u64) -> Result<()> {
             event: ev as u32,
             ..EventSub::default()
         };
-        ioctl(&cam.file, uapi::IOC_SUBSCRIBE, &mut sub).context("KCAM_IOC_SUBSCRIBE")?;
+        ioctl(&cam.file, kio::IOC_SUBSCRIBE, &mut sub).context("KCAM_IOC_SUBSCRIBE")?;
     }
     let set = |on: u64| -> Result<()> {
         let mut op = Op::new(Opcode::Write, id, ctrl);
@@ -147,7 +150,7 @@ fn stream(cam: &Camera, frames: u64) -> Result<()> {
         < frames as usize
     {
         let mut e = Event::default();
-        match ioctl(&cam.file, uapi::IOC_DQEVENT, &mut e) {
+        match ioctl(&cam.file, kio::IOC_DQEVENT, &mut e) {
             Ok(()) => {
                 println!(
                     "{} {} seq {} frame {} t {}.{:09}{}",
@@ -253,15 +256,15 @@ fn fuzz(cam: &Camera, seed: u64, count: u32) -> Result<()> {
     let mut rng = Rng(seed.max(1));
     let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
     let ioctls = [
-        uapi::IOC_QUERY_CAPS,
-        uapi::IOC_ENUM_ENTITY,
-        uapi::IOC_ENUM_REG,
-        uapi::IOC_SUBMIT,
-        uapi::IOC_SUBMIT,
-        uapi::IOC_SUBMIT,
-        uapi::IOC_RESET,
-        uapi::IOC_WAIT,
-        uapi::IOC_DQEVENT,
+        kio::IOC_QUERY_CAPS,
+        kio::IOC_ENUM_ENTITY,
+        kio::IOC_ENUM_REG,
+        kio::IOC_SUBMIT,
+        kio::IOC_SUBMIT,
+        kio::IOC_SUBMIT,
+        kio::IOC_RESET,
+        kio::IOC_WAIT,
+        kio::IOC_DQEVENT,
     ];
     for _ in 0..count {
         // Room for any struct; the kernel reads only the size the ioctl number names.
@@ -295,6 +298,10 @@ fn fuzz(cam: &Camera, seed: u64, count: u32) -> Result<()> {
                 if rng.next() % 16 == 0 {
                     o.reserved1 = 1;
                 }
+                // Mostly well-formed: inputs the opcode does not use cleared, as a program would.
+                if rng.next() % 4 != 0 {
+                    kcam::validate::clear_unused_inputs(&mut o);
+                }
                 o
             })
             .collect();
@@ -315,11 +322,11 @@ fn fuzz(cam: &Camera, seed: u64, count: u32) -> Result<()> {
             }
         }
         let cmd = if rng.next() % 10 == 0 {
-            rng.next() as u32
+            rng.next() as libc::Ioctl
         } else {
             ioctls[(rng.next() % ioctls.len() as u64) as usize]
         };
-        let result = if cmd == uapi::IOC_SUBMIT {
+        let result = if cmd == kio::IOC_SUBMIT {
             let mut s = Submit {
                 flags: if rng.next() % 4 == 0 {
                     rng.pick(16) as u32
@@ -392,7 +399,7 @@ struct Camera {
     entities: Vec<(EntityDesc, Vec<RegDesc>)>,
 }
 
-fn ioctl<T>(file: &File, cmd: u32, arg: &mut T) -> std::io::Result<()> {
+fn ioctl<T>(file: &File, cmd: libc::Ioctl, arg: &mut T) -> std::io::Result<()> {
     // SAFETY: `arg` points to a live `T` whose size the ioctl number encodes; the kernel reads and writes only it.
     let rc = unsafe { libc::ioctl(file.as_raw_fd(), cmd as _, arg as *mut T) };
     if rc < 0 {
@@ -413,7 +420,7 @@ impl Camera {
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
         let mut caps = Caps::default();
-        ioctl(&file, uapi::IOC_QUERY_CAPS, &mut caps).context("KCAM_IOC_QUERY_CAPS")?;
+        ioctl(&file, kio::IOC_QUERY_CAPS, &mut caps).context("KCAM_IOC_QUERY_CAPS")?;
         if caps.api_version != uapi::API_VERSION {
             bail!(
                 "camera speaks KCAM API {}, this tool {}",
@@ -424,11 +431,11 @@ impl Camera {
         let mut entities = Vec::new();
         for index in 0..caps.num_entities {
             let mut e = EntityDesc::query(index);
-            ioctl(&file, uapi::IOC_ENUM_ENTITY, &mut e).context("KCAM_IOC_ENUM_ENTITY")?;
+            ioctl(&file, kio::IOC_ENUM_ENTITY, &mut e).context("KCAM_IOC_ENUM_ENTITY")?;
             let mut regs = Vec::new();
             for reg in 0..e.num_regs {
                 let mut r = RegDesc::query(e.id, reg);
-                ioctl(&file, uapi::IOC_ENUM_REG, &mut r).context("KCAM_IOC_ENUM_REG")?;
+                ioctl(&file, kio::IOC_ENUM_REG, &mut r).context("KCAM_IOC_ENUM_REG")?;
                 regs.push(r);
             }
             entities.push((e, regs));
@@ -531,7 +538,7 @@ impl Camera {
             ops_ptr: ops.as_mut_ptr() as u64,
             ..Submit::default()
         };
-        if let Err(e) = ioctl(&self.file, uapi::IOC_SUBMIT, &mut s) {
+        if let Err(e) = ioctl(&self.file, kio::IOC_SUBMIT, &mut s) {
             bail!(
                 "list rejected at op {} (reason {}): {e}",
                 s.error_idx,
@@ -556,7 +563,7 @@ fn reason_name(r: u32) -> &'static str {
         "bad parameter",
         "event not emitted",
         "timeout required",
-        "reserved field not zero",
+        "reserved or unused field not zero",
         "bad flags",
         "too many ops",
         "no ops",
@@ -706,7 +713,7 @@ fn run(cli: &Cli) -> Result<()> {
         Cmd::Bench { writes, rounds } => bench(&cam, *writes, *rounds)?,
         Cmd::Reset => {
             let mut r = Reset::default();
-            ioctl(&cam.file, uapi::IOC_RESET, &mut r).context("KCAM_IOC_RESET")?;
+            ioctl(&cam.file, kio::IOC_RESET, &mut r).context("KCAM_IOC_RESET")?;
         }
         Cmd::Faults { .. } | Cmd::Check { .. } => unreachable!("handled above"),
     }

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An open `/dev/kcamN`: its ioctls, its asynchronous submissions and its event subscriptions.
+//!
+//! Files share the camera, not their event subscriptions and queues, nor their submissions: another file can
+//! neither wait for them nor see their results. Closing a file cancels its queued and running lists.
+
+use crate::{
+    device::{KcamDevice, MAX_PENDING},
+    events::FileEvents,
+    fence::FenceFd,
+    list::{self, List},
+    registry,
+    sched::Job,
+    shared::{
+        uapi::{self, Caps, EntityDesc, Event, EventSub, RegDesc, Reset, Submit, Wait},
+        validate,
+    },
+};
+use kernel::{
+    fs::File,
+    ioctl::{_IOC_NR, _IOC_TYPE, _IOR, _IOW, _IOWR},
+    miscdevice::{MiscDevice, MiscDeviceRegistration},
+    new_mutex,
+    prelude::*,
+    sync::{Arc, Mutex},
+    uaccess::{UserPtr, UserSlice},
+};
+
+const MAGIC: u32 = uapi::IOC_MAGIC;
+const IOC_QUERY_CAPS: u32 = _IOR::<Caps>(MAGIC, uapi::IOC_NR_QUERY_CAPS);
+const IOC_ENUM_ENTITY: u32 = _IOWR::<EntityDesc>(MAGIC, uapi::IOC_NR_ENUM_ENTITY);
+const IOC_ENUM_REG: u32 = _IOWR::<RegDesc>(MAGIC, uapi::IOC_NR_ENUM_REG);
+const IOC_SUBMIT: u32 = _IOWR::<Submit>(MAGIC, uapi::IOC_NR_SUBMIT);
+const IOC_WAIT: u32 = _IOWR::<Wait>(MAGIC, uapi::IOC_NR_WAIT);
+const IOC_SUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_SUBSCRIBE);
+const IOC_UNSUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_UNSUBSCRIBE);
+const IOC_DQEVENT: u32 = _IOR::<Event>(MAGIC, uapi::IOC_NR_DQEVENT);
+const IOC_RESET: u32 = _IOW::<Reset>(MAGIC, uapi::IOC_NR_RESET);
+
+/// Longest `KCAM_IOC_WAIT` a caller may ask for: the longest list.
+const MAX_WAIT_NS: u64 = crate::camera::MAX_WAIT_NS * crate::device::MAX_OPS as u64;
+
+/// Per-open state.
+#[pin_data(PinnedDrop)]
+pub(crate) struct KcamFile {
+    dev: Arc<KcamDevice>,
+    id: u64,
+    events: Arc<FileEvents>,
+    /// Asynchronous submissions not yet reaped by `KCAM_IOC_WAIT`.
+    #[pin]
+    pending: Mutex<KVec<Arc<Job>>>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for KcamFile {
+    fn drop(self: Pin<&mut Self>) {
+        // Closing cancels this file's work and waits for its running list to stop; lists stop at their next op
+        // or wait, so this is short, and a process being killed does not wait at all.
+        let id = self.id;
+        if let Some(running) = self.dev.cancel(|owner| owner == id, ECANCELED) {
+            let _ = self.dev.wait_stopped(&running);
+        }
+        self.dev.camera.events.close(&self.events);
+    }
+}
+
+/// What a submission left to do once its reply reached userspace.
+#[derive(Default)]
+struct Submitted {
+    /// The out-fence's fd, to install.
+    fd: Option<FenceFd>,
+    /// The asynchronous job, to cancel if the reply cannot be written.
+    job: Option<Arc<Job>>,
+}
+
+impl KcamFile {
+    /// `KCAM_IOC_SUBMIT`: validate the whole list and copy in what it needs, then (unless `TEST_ONLY`) queue it; a
+    /// synchronous submission waits for its results, which are written back to the list.
+    fn submit(&self, s: &mut Submit) -> Result<Submitted> {
+        let dev = &self.dev;
+        let reserved_zero = s.reserved0 == 0 && s.reserved == [0; 2];
+        s.error_idx = s.count;
+        s.error_reason = uapi::Reason::None as u32;
+        s.out_fence_fd = -1;
+        s.seqno = 0;
+        if let Err(r) = validate::check_submit(s.flags, s.count, reserved_zero, &dev.camera.limits)
+        {
+            return Err(list::reject(s, r));
+        }
+        if s.flags & uapi::SUBMIT_TEST_ONLY != 0 {
+            List::read(&dev.camera, s, None)?;
+            return Ok(Submitted::default());
+        }
+        let is_async = s.flags & uapi::SUBMIT_ASYNC != 0;
+        if is_async && self.pending.lock().len() >= MAX_PENDING {
+            return Err(EBUSY);
+        }
+        let slot = dev.budget.take_list()?;
+        let mut list = List::read(&dev.camera, s, Some(&dev.budget))?;
+        if is_async {
+            let mut pending = self.pending.lock();
+            // Checked again under the lock: another thread of this file may have submitted meanwhile.
+            if pending.len() >= MAX_PENDING {
+                return Err(EBUSY);
+            }
+            pending.reserve(1, GFP_KERNEL_ACCOUNT)?;
+            let out_fence = s.flags & uapi::SUBMIT_OUT_FENCE != 0;
+            let (job, fd) = dev.queue_job(self.id, s.ops_ptr, list, out_fence, slot)?;
+            s.seqno = job.seqno;
+            s.out_fence_fd = fd.as_ref().map_or(-1, |f| f.fd());
+            // Within the capacity reserved above.
+            let _ = pending.push_within_capacity(job.clone());
+            return Ok(Submitted { fd, job: Some(job) });
+        }
+        let (seqno, failed) = match dev.run_direct(self.id, &mut list)? {
+            Some(done) => {
+                list::write_results(&list.ops, s.ops_ptr)?;
+                done
+            }
+            None => {
+                // Busy: queue it behind the others and wait.
+                let (job, _) = dev.queue_job(self.id, s.ops_ptr, list, false, slot)?;
+                if let Err(e) = job.wait(dev.waker(), u64::MAX) {
+                    // A signal: the list leaves the queue at once, or, running, stops at its next op (the one
+                    // waiting gets EINTR, the rest ECANCELED); its results still go back unless we are killed.
+                    dev.stop_job(&job, e);
+                    dev.wait_stopped(&job)?;
+                }
+                let data = job.data.lock();
+                list::write_results(&data.list.ops, s.ops_ptr)?;
+                (job.seqno, data.failed)
+            }
+        };
+        s.seqno = seqno;
+        if let Some(i) = failed {
+            // CAST: `i` < `count`, a u32.
+            s.error_idx = i as u32;
+        }
+        dev.check_present()?;
+        Ok(Submitted::default())
+    }
+
+    /// The reply of an asynchronous submission could not be written: userspace never learns its seqno, so the
+    /// list is cancelled and forgotten.
+    fn abandon(&self, job: &Arc<Job>) {
+        self.pending.lock().retain(|j| !Arc::ptr_eq(j, job));
+        self.dev.stop_job(job, ECANCELED);
+    }
+
+    /// `KCAM_IOC_WAIT`: waits for an asynchronous submission of this file, writes its results back to its list
+    /// (in the waiting process) and reaps it.
+    fn wait(&self, w: &mut Wait) -> Result {
+        if w.reserved != [0; 2] || w.status != 0 || w.error_idx != 0 {
+            return Err(EINVAL);
+        }
+        let job = self
+            .pending
+            .lock()
+            .iter()
+            .find(|j| j.seqno == w.seqno)
+            .cloned()
+            .ok_or(EINVAL)?;
+        if !job.is_done() {
+            if w.timeout_ns == 0 {
+                return Err(EAGAIN);
+            }
+            job.wait(self.dev.waker(), w.timeout_ns.min(MAX_WAIT_NS))?;
+        }
+        // Results first: if they cannot be written, the submission stays to be waited for again.
+        let data = job.data.lock();
+        list::write_results(&data.list.ops, job.ops_ptr)?;
+        w.status = data.first_status().unwrap_or(0);
+        // CAST: indexes of a list of at most MAX_OPS ops.
+        w.error_idx = data.failed.unwrap_or(data.list.ops.len()) as u32;
+        drop(data);
+        self.pending.lock().retain(|j| !Arc::ptr_eq(j, &job));
+        Ok(())
+    }
+}
+
+#[vtable]
+impl MiscDevice for KcamFile {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        let dev = registry::device_of(misc)?;
+        dev.check_present()?;
+        let events = dev.camera.events.open()?;
+        let id = dev.next_file_id();
+        KBox::pin_init(
+            try_pin_init!(KcamFile {
+                dev,
+                id,
+                events,
+                pending <- new_mutex!(KVec::new(), "KcamFile::pending"),
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )
+    }
+
+    fn ioctl(me: Pin<&KcamFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let dev = &me.dev;
+        let user = |size: usize| UserSlice::new(UserPtr::from_addr(arg), size);
+        dev.check_present()?;
+        match cmd {
+            IOC_QUERY_CAPS => user(size_of::<Caps>()).writer().write(&dev.caps())?,
+            IOC_ENUM_ENTITY => {
+                let (mut r, mut w) = user(size_of::<EntityDesc>()).reader_writer();
+                let mut d = r.read::<EntityDesc>()?;
+                dev.enum_entity(&mut d)?;
+                w.write(&d)?;
+            }
+            IOC_ENUM_REG => {
+                let (mut r, mut w) = user(size_of::<RegDesc>()).reader_writer();
+                let mut d = r.read::<RegDesc>()?;
+                dev.enum_reg(&mut d)?;
+                w.write(&d)?;
+            }
+            IOC_SUBMIT => {
+                let (mut r, mut w) = user(size_of::<Submit>()).reader_writer();
+                let mut s = r.read::<Submit>()?;
+                let res = me.submit(&mut s);
+                // The outcome fields (error_idx, error_reason, seqno) go back even when the ioctl fails.
+                if let Err(e) = w.write(&s) {
+                    if let Some(job) = res.as_ref().ok().and_then(|r| r.job.as_ref()) {
+                        me.abandon(job);
+                    }
+                    return Err(e);
+                }
+                // Only now that userspace has its number does the fd exist (dropping it undoes it).
+                if let Some(fd) = res?.fd {
+                    fd.install();
+                }
+            }
+            IOC_WAIT => {
+                let (mut r, mut w) = user(size_of::<Wait>()).reader_writer();
+                let mut wait = r.read::<Wait>()?;
+                me.wait(&mut wait)?;
+                w.write(&wait)?;
+            }
+            IOC_SUBSCRIBE | IOC_UNSUBSCRIBE => {
+                let sub = user(size_of::<EventSub>()).reader().read::<EventSub>()?;
+                let idx = dev.event_source(&sub)?;
+                dev.camera
+                    .events
+                    .subscribe(&me.events, idx, sub.event, cmd == IOC_SUBSCRIBE)?;
+            }
+            IOC_DQEVENT => me
+                .events
+                .dequeue(|e| user(size_of::<Event>()).writer().write(e))?,
+            IOC_RESET => {
+                let reset = user(size_of::<Reset>()).reader().read::<Reset>()?;
+                if reset.flags != 0 || reset.reserved0 != 0 || reset.reserved != [0; 2] {
+                    return Err(EINVAL);
+                }
+                dev.reset();
+            }
+            // One of ours with another size or direction (an old or new struct layout): a bad argument, not an
+            // unknown ioctl.
+            _ if _IOC_TYPE(cmd) == MAGIC && _IOC_NR(cmd) <= uapi::IOC_NR_LAST => {
+                return Err(EINVAL)
+            }
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}
