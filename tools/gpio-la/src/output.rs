@@ -265,10 +265,7 @@ mod tests {
         let i = o.create(&a).unwrap();
         o.file(i).write_all(b"x").unwrap();
         o.commit().unwrap();
-        assert_eq!(
-            std::fs::metadata(&a).unwrap().mode() & 0o777,
-            0o666 & !old
-        );
+        assert_eq!(std::fs::metadata(&a).unwrap().mode() & 0o777, 0o666 & !old);
     }
 
     #[test]

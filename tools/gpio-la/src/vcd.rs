@@ -48,17 +48,31 @@ const READ_BYTES: usize = 1 << 20;
 /// Output is gathered in a buffer of about this size before it is written.
 const OUT_BYTES: usize = 256 << 10;
 
+/// "00" to "99", for formatting two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends the decimal digits of `v` to `out`.
 fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
-    loop {
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    } else {
         i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        tmp[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&tmp[i..]);
 }
@@ -226,6 +240,15 @@ mod tests {
         assert_eq!(timescale_str(timescale_ps(1_000_000_000)), "100 ns"); // 1 MHz
         assert_eq!(timescale_str(timescale_ps(1_500_000_000)), "10 ns"); // 1.5 MHz, 667 ns period
         assert_eq!(timescale_str(timescale_ps(1_000_000)), "100 us"); // 1 kHz
+    }
+
+    #[test]
+    fn digits() {
+        for v in [0, 5, 9, 10, 42, 99, 100, 101, 999, 1000, 123456789, u64::MAX] {
+            let mut out = Vec::new();
+            push_u64(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
     }
 
     #[test]
