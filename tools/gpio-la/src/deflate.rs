@@ -48,15 +48,16 @@ impl Deflater {
         Ok(Self { strm })
     }
 
-    /// Compresses `input` as one complete raw deflate stream into `out` (resized to fit). Returns false, with
-    /// `out` unspecified, when the result would not be smaller than `input` (the caller stores it instead).
+    /// Compresses `input` as one complete raw deflate stream into `out` (its length set to the result). Returns
+    /// false, with `out` unspecified, when the result would not be smaller than `input` (the caller stores it
+    /// instead). `out`'s capacity is reused and never zero-filled, so only the pages written become resident.
     pub fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) -> anyhow::Result<bool> {
         // Above 4 GiB the 32-bit counters of the C API would not do; chunks are 4 MiB.
         let Ok(avail_in) = u32::try_from(input.len()) else {
             return Ok(false);
         };
         out.clear();
-        out.resize(input.len(), 0);
+        out.reserve(input.len());
         // SAFETY: the stream was initialised in `new` and is not in use elsewhere (`&mut self`); reset keeps
         // the level, and the tuning (which reset undoes) is applied again.
         let rc = unsafe {
@@ -72,7 +73,7 @@ impl Deflater {
         }
         self.strm.next_in = input.as_ptr();
         self.strm.avail_in = avail_in;
-        self.strm.next_out = out.as_mut_ptr();
+        self.strm.next_out = out.spare_capacity_mut().as_mut_ptr().cast();
         self.strm.avail_out = avail_in;
         // SAFETY: next_in/avail_in describe `input` and next_out/avail_out describe `out`, both live and
         // unaliased for the duration of the call; the pointers are cleared right after.
@@ -84,7 +85,9 @@ impl Deflater {
         self.strm.avail_out = 0;
         match rc {
             z::Z_STREAM_END if produced < input.len() => {
-                out.truncate(produced);
+                // SAFETY: deflate wrote `produced` bytes at the start of the spare capacity, which holds at
+                // least `input.len()` bytes (reserved above).
+                unsafe { out.set_len(produced) };
                 Ok(true)
             }
             // Out of room: the data does not compress.

@@ -244,7 +244,20 @@ mod tests {
 
     #[test]
     fn digits() {
-        for v in [0, 5, 9, 10, 42, 99, 100, 101, 999, 1000, 123456789, u64::MAX] {
+        for v in [
+            0,
+            5,
+            9,
+            10,
+            42,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            123456789,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             push_u64(&mut out, v);
             assert_eq!(out, v.to_string().as_bytes());
