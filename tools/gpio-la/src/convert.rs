@@ -12,6 +12,13 @@ use std::{
 };
 
 #[derive(Args)]
+#[command(after_help = "\
+Examples:
+  gpio-la convert --meta capture.json sample_data -o trace.sr        # names, rate, unitsize from the sidecar
+  gpio-la convert --meta meta_data --stats stats sample_data -o trace.vcd
+  gpio-la convert --meta meta_data -s 1501501.123 sample_data -o trace.sr --decode i2c:scl=SCL:sda=SDA
+
+Shows progress on a terminal. Ctrl-C (or SIGTERM, SIGHUP) stops it: exit 130, no file written.")]
 pub struct ConvertArgs {
     /// The raw samples (a copy of sample_data).
     data: PathBuf,
