@@ -36,6 +36,9 @@ pv_log() {
 	cp "$3.all" "$3"
 	kill -- -"$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	# Until the whole group (Xvfb, PulseView saving its settings) is gone.
+	for i in $(seq 1 50); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 -- -"$pid" 2>/dev/null
 }
 
 # pv_check NAME LOG PATTERN...: every pattern is in the log (grep -F), and no line reports an error.
