@@ -39,7 +39,10 @@ pub fn install() -> std::io::Result<()> {
             while HELD.load(Ordering::SeqCst) != 0 {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            crate::output::discard_pending();
+            if !crate::output::discard_pending() {
+                // The outputs are in place; the main thread is finishing the run.
+                return;
+            }
             eprintln!("gpio-la: interrupted; no file written");
             // SAFETY: `_exit` ends the process without running destructors or atexit handlers, which the
             // main thread may be in the middle of; the pending files were removed above.

@@ -19,8 +19,17 @@ use std::{
 
 use anyhow::{bail, Result};
 
-/// Temporary files of every live [`Outputs`], for the signal watchdog.
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Temporary files of every live [`Outputs`], for the signal watchdog, and whether a run's outputs were
+/// committed (then a late signal no longer undoes the run).
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    temps: Vec::new(),
+    committed: false,
+});
+
+struct Pending {
+    temps: Vec<PathBuf>,
+    committed: bool,
+}
 
 /// An I/O error's reason without std's `(os error N)` suffix.
 pub fn reason(e: &io::Error) -> String {
@@ -147,7 +156,7 @@ impl Outputs {
             .permissions(Permissions::from_mode(0o666))
             .tempfile_in(parent_dir(dest))
             .map_err(|e| path_error("write", dest, &e))?;
-        lock_pending().push(tmp.path().to_path_buf());
+        lock_pending().temps.push(tmp.path().to_path_buf());
         self.files.push(OutFile {
             tmp,
             dest: dest.to_path_buf(),
@@ -175,12 +184,13 @@ impl Outputs {
         for f in std::mem::take(&mut self.files) {
             let tmp_path = f.tmp.path().to_path_buf();
             let dest = f.dest;
-            pending.retain(|p| *p != tmp_path);
+            pending.temps.retain(|p| *p != tmp_path);
             f.tmp.persist(&dest).map_err(|e| {
                 let _ = std::fs::remove_file(&tmp_path);
                 path_error("write", &dest, &e.error)
             })?;
         }
+        pending.committed = true;
         Ok(())
     }
 }
@@ -189,22 +199,28 @@ impl Drop for Outputs {
     fn drop(&mut self) {
         let mut pending = lock_pending();
         for f in &self.files {
-            pending.retain(|p| p != f.tmp.path());
+            pending.temps.retain(|p| p != f.tmp.path());
         }
         // The NamedTempFiles remove themselves.
     }
 }
 
-fn lock_pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+fn lock_pending() -> std::sync::MutexGuard<'static, Pending> {
     PENDING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes every pending temporary file (the signal watchdog, before it ends the process). Later commits are
-/// refused because the interrupted flag is already set.
-pub fn discard_pending() {
-    for p in lock_pending().drain(..) {
-        let _ = std::fs::remove_file(p);
+/// For the signal watchdog, before it ends the process: removes every pending temporary file and returns true,
+/// or returns false when the outputs were already committed (the run is done; let it finish). Later commits
+/// are refused because the interrupted flag is already set.
+pub fn discard_pending() -> bool {
+    let mut p = lock_pending();
+    if p.committed {
+        return false;
     }
+    for t in p.temps.drain(..) {
+        let _ = std::fs::remove_file(t);
+    }
+    true
 }
 
 /// The invoking user of `sudo`, when running as root through it.
@@ -251,7 +267,7 @@ mod tests {
         o.commit().unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), b"x");
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
-        assert!(lock_pending().is_empty());
+        assert!(!lock_pending().temps.iter().any(|p| p.starts_with(d.path())));
     }
 
     #[test]
