@@ -134,6 +134,13 @@ if mount -t tmpfs -o size=1m tmpfs "$full" 2>/dev/null; then
 	bad tool_full_disk_vcd "gpio-la: cannot write $full/x.vcd: No space left on device" "$full/x.vcd" \
 		"$LA" convert --meta two.meta -s 1M -o "$full/x.vcd" noise.raw
 	umount "$full"
+	# capture checks that it can write there before it takes the samples (the fake capture file stays empty).
+	mount -t tmpfs -o ro,size=1m tmpfs "$full"
+	: > "$fake/capture"
+	bad tool_capture_read_only_output_checked_first "gpio-la: cannot write $full/c.sr: Read-only file system" "$full/c.sr" \
+		"$LA" capture -k "$t/dbg" --no-isolate -o "$full/c.sr"
+	[ -s "$fake/capture" ] && nok tool_capture_read_only_output_checked_first "the capture ran first"
+	umount "$full"
 else
 	nok tool_full_disk_sr "cannot mount a small tmpfs (needs root)"
 fi

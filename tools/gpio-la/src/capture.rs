@@ -106,7 +106,7 @@ impl Plan {
             );
         }
         let out = sr_path(&a.output, &inst.name);
-        output::check_dest(&out)?;
+        output::check_writable(&out)?;
         if a.vcd {
             vcd::check_layout(&inst.probes, inst.unitsize)?;
         }

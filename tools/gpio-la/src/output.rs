@@ -77,6 +77,18 @@ pub fn check_dest(dest: &Path) -> Result<()> {
     }
 }
 
+/// Like [`check_dest`], and also makes sure a file can be created there (a capture checks this before it takes
+/// the samples, which a read-only or full file system would otherwise lose).
+pub fn check_writable(dest: &Path) -> Result<()> {
+    check_dest(dest)?;
+    tempfile::Builder::new()
+        .prefix(".gpio-la-")
+        .suffix(".tmp")
+        .tempfile_in(parent_dir(dest))
+        .map_err(|e| path_error("write", dest, &e))?;
+    Ok(())
+}
+
 /// Opens an input file, refusing a directory, with errors naming the path.
 pub fn open_input(path: &Path) -> Result<Input> {
     let f = File::open(path).map_err(|e| path_error("read", path, &e))?;
@@ -292,6 +304,14 @@ mod tests {
             e,
             format!("cannot write {}: it is a directory", d.path().display())
         );
+        let ro = d.path().join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, Permissions::from_mode(0o500)).unwrap();
+        // Root writes anyway; the message is only checked where the directory is really read-only.
+        if let Err(e) = check_writable(&ro.join("x.sr")) {
+            assert!(e.to_string().ends_with("x.sr: Permission denied"), "{e}");
+        }
+        assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
         let e = check_dest(&d.path().join("nope/x.sr"))
             .unwrap_err()
             .to_string();
