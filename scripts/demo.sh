@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The main demo: boots the test kernel in QEMU, plays an I2C transaction on the waveform test GPIO chip, captures
-# it with the Rust analyzer through gpio-la, writes capture.sr (and capture.vcd, capture.json) into the current
-# directory, and prints what sigrok-cli decodes from it.
+# it with the Rust analyzer through gpio-la, writes capture.sr (and capture.vcd, capture.json, and capture.pvs, a
+# PulseView session with the I2C decoder attached) into the current directory, and prints what sigrok-cli
+# decodes from it and the command that opens it in PulseView.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 here=$PWD
@@ -15,7 +16,7 @@ read -r _ _ _ e2e_fail splats guest_ok < "$TOP/build/demo/counts"
 [ "$guest_ok" = 1 ] && [ "$e2e_fail" = 0 ] && [ -s "$TOP/build/demo/out/capture.sr" ] ||
 	die "the capture did not work; see $TOP/build/demo/console.log"
 [ "$splats" = 0 ] || echo "warning: the kernel logged $splats splat line(s); see $TOP/build/demo/splats.txt" >&2
-for f in capture.sr capture.vcd capture.json; do cp "$TOP/build/demo/out/$f" "$here/$f"; done
+for f in capture.sr capture.vcd capture.json capture.pvs; do cp "$TOP/build/demo/out/$f" "$here/$f"; done
 
 echo
 echo "Played on the bus:  $(cat "$TOP/build/demo/out/played.txt")"
@@ -24,5 +25,6 @@ echo "  \$ sigrok-cli -i capture.sr -P i2c:scl=SCL:sda=SDA -A i2c=start:repeat-s
 sigrok-cli -i "$here/capture.sr" -P i2c:scl=SCL:sda=SDA \
 	-A i2c=start:repeat-start:stop:ack:nack:address-read:address-write:data-read:data-write | sed 's/^/  /'
 echo
-echo "Open $here/capture.sr in PulseView (pulseview capture.sr) and add the I2C decoder on SCL/SDA."
+echo "Open it in PulseView with the I2C decoder attached to SCL/SDA:"
+echo "  \$ pulseview -s capture.pvs capture.sr"
 echo "capture.vcd has the same trace for GTKWave; capture.json has the capture's timing statistics."

@@ -8,7 +8,7 @@ PACKAGES=(
 	rustc-web rust-web-src rust-web-clippy libclang-19-dev clang-19 lld-19 llvm-19
 	make flex bison bc libelf-dev libssl-dev cpio kmod xz-utils gzip zstd
 	busybox-static qemu-system-x86 sigrok-cli device-tree-compiler
-	libc6-dev python3 python3-venv zip unzip time libdrm-tests
+	libc6-dev python3 python3-venv zip unzip time libdrm-tests pulseview xvfb xauth
 )
 
 missing=()

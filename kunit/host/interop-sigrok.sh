@@ -64,13 +64,14 @@ bad() {
 }
 printf 'probe01=A\nprobe02=B\n' > "$t/ok.meta"
 printf '\001\002\003' > "$t/odd.raw"
-bad tool_convert_missing_data "reading $t/nope" "$t/o1.sr" "$LA" convert --meta "$t/ok.meta" -s 1M -o "$t/o1.sr" "$t/nope"
+bad tool_convert_missing_data "cannot read $t/nope: No such file or directory" "$t/o1.sr" "$LA" convert --meta "$t/ok.meta" -s 1M -o "$t/o1.sr" "$t/nope"
 bad tool_convert_bad_meta "is not a meta_data file" "$t/o2.sr" "$LA" convert --meta "$t/odd.raw" -s 1M -o "$t/o2.sr" "$t/odd.raw"
 bad tool_convert_partial_sample "partial sample" "$t/o3.sr" "$LA" convert --meta "$t/ok.meta" --unitsize 2 -s 1M -o "$t/o3.sr" "$t/odd.raw"
-bad tool_convert_zero_rate "above 0 Hz" "$t/o4.sr" "$LA" convert --meta "$t/ok.meta" -s 0 -o "$t/o4.sr" "$t/odd.raw"
 bad tool_convert_bad_extension "must end in .sr or .vcd" "$t/o5.txt" "$LA" convert --meta "$t/ok.meta" -s 1M -o "$t/o5.txt" "$t/odd.raw"
 bad tool_convert_vcd_partial "partial sample" "$t/o6.vcd" "$LA" convert --meta "$t/ok.meta" --unitsize 2 -s 1M -o "$t/o6.vcd" "$t/odd.raw"
 bad tool_capture_no_debugfs "no analyzer at" "$t/o7.sr" "$LA" -k "$t/nodebugfs" capture -o "$t/o7.sr"
 bad tool_synth_bad_program "program:" "$t/o8.raw" "$LA" synth -o "$t/o8.raw" "morse sos"
 err=$("$LA" capture -s 1X 2>&1); rc=$?
 [ $rc = 2 ] && [[ "$err" == *"not a number"* ]] && ok tool_bad_rate_is_usage_error || nok tool_bad_rate_is_usage_error "exit $rc: $err"
+err=$("$LA" convert --meta "$t/ok.meta" -s 0 -o "$t/o4.sr" "$t/odd.raw" 2>&1); rc=$?
+[ $rc = 2 ] && [[ "$err" == *"above 0 Hz"* ]] && [ ! -e "$t/o4.sr" ] && ok tool_convert_zero_rate || nok tool_convert_zero_rate "exit $rc: $err"

@@ -9,9 +9,12 @@ pub enum SiError {
     /// Empty, or not a number.
     #[error("'{0}' is not a number (examples: 1500000, 1.5M, 1M500K, 250k)")]
     Malformed(String),
-    /// Does not fit in 64 bits, or has more decimals than the unit resolves.
+    /// Does not fit in 64 bits.
     #[error("'{0}' is out of range")]
     Range(String),
+    /// Has a fractional part where a whole number is needed.
+    #[error("'{0}' is not a whole number")]
+    Fraction(String),
 }
 
 fn multiplier(c: char) -> Option<u64> {
@@ -27,14 +30,32 @@ fn multiplier(c: char) -> Option<u64> {
 /// Parses `s` as a sum of SI terms (`1M500K`), each term an integer or decimal with an optional suffix
 /// (k/K, M, G, T). The result must be a whole number.
 pub fn parse(s: &str) -> Result<u64, SiError> {
+    let range = || SiError::Range(s.to_string());
+    let milli = parse_exact(s)?;
+    if milli % 1000 != 0 {
+        return Err(SiError::Fraction(s.to_string()));
+    }
+    u64::try_from(milli / 1000).map_err(|_| range())
+}
+
+/// Parses `s` like [`parse`], in units of `1/scale` (scale a power of ten up to 1000), rounding what is finer.
+pub fn parse_scaled(s: &str, scale: u128) -> Result<u128, SiError> {
+    let milli = parse_exact(s)?;
+    let per = 1000 / scale;
+    Ok((milli + per / 2) / per)
+}
+
+/// The value of `s` in thousandths, with digits finer than a thousandth rounded, and a bound of `u64::MAX`
+/// (in units) on the result.
+fn parse_exact(s: &str) -> Result<u128, SiError> {
     let bad = || SiError::Malformed(s.to_string());
     let range = || SiError::Range(s.to_string());
-    let s = s.trim();
-    if s.is_empty() {
+    let t = s.trim();
+    if t.is_empty() {
         return Err(bad());
     }
-    let mut total: u64 = 0;
-    let mut rest = s;
+    let mut total: u128 = 0;
+    let mut rest = t;
     while !rest.is_empty() {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -50,25 +71,27 @@ pub fn parse(s: &str) -> Result<u64, SiError> {
             None => return Err(bad()),
         };
         let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-        let int: u64 = if int.is_empty() {
+        let int: u128 = if int.is_empty() {
             0
         } else {
             int.parse().map_err(|_| range())?
         };
-        let mut value = int.checked_mul(mult).ok_or_else(range)?;
-        // Decimal part, exactly: digits * mult / 10^len must be whole.
+        // In thousandths: int * mult * 1000 + frac * mult * 1000 / 10^len (rounded).
+        let scale = u128::from(mult) * 1000;
+        let mut value = int.checked_mul(scale).ok_or_else(range)?;
+        let frac = frac.get(..frac.len().min(30)).unwrap_or(frac);
         if !frac.is_empty() {
-            let digits: u64 = frac.parse().map_err(|_| range())?;
-            let scale = 10u64.checked_pow(frac.len() as u32).ok_or_else(range)?;
-            let scaled = u128::from(digits) * u128::from(mult);
-            if scaled % u128::from(scale) != 0 {
-                return Err(range());
-            }
+            let digits: u128 = frac.parse().map_err(|_| range())?;
+            let div = 10u128.pow(frac.len() as u32);
+            let scaled = digits.checked_mul(scale).ok_or_else(range)?;
             value = value
-                .checked_add(u64::try_from(scaled / u128::from(scale)).map_err(|_| range())?)
+                .checked_add((scaled + div / 2) / div)
                 .ok_or_else(range)?;
         }
         total = total.checked_add(value).ok_or_else(range)?;
+        if total > u128::from(u64::MAX) * 1000 {
+            return Err(range());
+        }
         rest = tail;
     }
     Ok(total)
@@ -108,7 +131,10 @@ mod tests {
         assert_eq!(parse("1.5M"), Ok(1_500_000));
         assert_eq!(parse("0.25k"), Ok(250));
         assert_eq!(parse(".5k"), Ok(500));
-        assert!(matches!(parse("1.0005k"), Err(SiError::Range(_))));
+        assert!(matches!(parse("1.0005k"), Err(SiError::Fraction(_))));
+        assert_eq!(parse_scaled("1501501.123", 1000), Ok(1_501_501_123));
+        assert_eq!(parse_scaled("1.5", 1), Ok(2));
+        assert_eq!(parse_scaled("0.0004", 1000), Ok(0));
     }
 
     #[test]
