@@ -14,7 +14,6 @@
 #include <linux/slab.h>
 
 #include "gpio_sloppy_la_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 struct gpio_descs *sla_get_probes(struct device *dev)
 {

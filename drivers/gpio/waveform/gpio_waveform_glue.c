@@ -11,7 +11,6 @@
 #include <linux/slab.h>
 
 #include "gpio_waveform_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 struct wf_chip {
 	struct gpio_chip gc;

@@ -31,7 +31,6 @@
 
 #include "drm_brightness.h"
 #include "drm_brightness_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 /* One connector carrying the properties. */
 struct drmb_conn {

@@ -18,7 +18,6 @@
 #include <linux/sync_file.h>
 
 #include "kcam_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 static const char *kcam_fence_driver_name(struct dma_fence *fence)
 {
