@@ -30,6 +30,10 @@ BINDGEN_ROOT="$CACHE/bindgen-$BINDGEN_VERSION"
 : "${BINDGEN:=$BINDGEN_ROOT/bin/bindgen}"
 export BINDGEN
 
+# The arm64 test VM's busybox (scripts/setup-host.sh fetches Debian's busybox-static:arm64 into it).
+BUSYBOX_ARM64="$CACHE/busybox-arm64/busybox"
+export BUSYBOX_ARM64
+
 # dt-schema's venv (scripts/setup-host.sh creates it).
 DTSCHEMA_BIN="$CACHE/venv-dtschema-2026.9/bin"
 export DTSCHEMA_BIN
@@ -39,6 +43,12 @@ export TOP
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The kernel's name for the architecture to build for: $ARCH, else the host's (`uname -m` says aarch64 on arm64).
+kernel_arch() {
+	local a=${ARCH:-$(uname -m)}
+	case "$a" in aarch64) echo arm64 ;; amd64) echo x86_64 ;; *) echo "$a" ;; esac
+}
 
 # The make arguments every kernel build (tree or modules) needs.
 kmake_args() {
