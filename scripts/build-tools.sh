@@ -10,21 +10,15 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
-karch=$(kernel_arch)
-case "$karch" in
-x86_64) triple=x86_64-unknown-linux-gnu linker=x86_64-linux-gnu-gcc ;;
-arm64) triple=aarch64-unknown-linux-gnu linker=aarch64-linux-gnu-gcc ;;
-*) die "no Rust target known for ARCH=$karch" ;;
-esac
-host=$(/usr/bin/rustc -vV | sed -n 's/^host: //p')
+triple=$(rust_triple)
+dest=$(tools_dir)
+linker=${triple%%-*}-linux-gnu-gcc
 cd "$TOP/tools"
 
-if [ "$triple" = "$host" ]; then
-	dest=$TOP/build/static
+if [ "$dest" = "$TOP/build/static" ]; then
 	# The caller's cargo (rustup's, when there is one; else Debian's cargo-web with rustc-web).
 	RUSTFLAGS="-C target-feature=+crt-static" env -u RUSTC cargo build -q --release --workspace --bins --target "$triple" >&2
 else
-	dest=$TOP/build/static-$karch
 	[ -x /usr/bin/cargo ] || die "cross-building the tools needs Debian's cargo-web (/usr/bin/cargo): make setup"
 	command -v "$linker" >/dev/null || die "cross-building the tools needs $linker (gcc-aarch64-linux-gnu): make setup"
 	log "cross-building the tools for $triple (std rebuilt from rust-web-src; cold: about 4 min)"

@@ -10,7 +10,7 @@
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
 # The Makefile exports its variables even when unset; an empty ARCH in the environment stops a kernel build.
-for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM; do
+for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM MO DESTDIR PREFIX; do
 	[ -n "${!v:-}" ] || unset "$v"
 done
 
@@ -48,6 +48,22 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 kernel_arch() {
 	local a=${ARCH:-$(uname -m)}
 	case "$a" in aarch64) echo arm64 ;; amd64) echo x86_64 ;; *) echo "$a" ;; esac
+}
+
+# The Rust target of $(kernel_arch), and where scripts/build-tools.sh puts the tools built for it.
+rust_triple() {
+	case "$(kernel_arch)" in
+	x86_64) echo x86_64-unknown-linux-gnu ;;
+	arm64) echo aarch64-unknown-linux-gnu ;;
+	*) die "no Rust target known for ARCH=$(kernel_arch)" ;;
+	esac
+}
+tools_dir() {
+	if [ "$(rust_triple)" = "$(/usr/bin/rustc -vV | sed -n 's/^host: //p')" ]; then
+		echo "$TOP/build/static"
+	else
+		echo "$TOP/build/static-$(kernel_arch)"
+	fi
 }
 
 # The make arguments every kernel build (tree or modules) needs.

@@ -163,7 +163,7 @@ exec 8<> /dev/kcam0
 expect_err kcam_rmmod_refused_while_open "can't unload" rmmod kcam
 exec 8<&-
 expect kcam_rmmod rmmod kcam
-expect kcam_reload insmod /modules/kcam.ko
+expect kcam_reload insmod $RFL_MODULES/kcam.ko
 
 # Surprise removal: a blocked list and its submitter get ENODEV, later ioctls ENODEV, the node goes; closing works
 # and the module unloads; a reload brings the camera back.
@@ -171,5 +171,5 @@ expect kcam_check_removal kcamctl check removal
 expect_err kcam_removed_node_gone "No such file or directory" kcamctl list
 expect_eq kcam_removed_fault_shown "$(kcamctl faults | grep removed)" "removed=1"
 expect kcam_rmmod_after_removal rmmod kcam
-expect kcam_reload_after_removal insmod /modules/kcam.ko
+expect kcam_reload_after_removal insmod $RFL_MODULES/kcam.ko
 expect_eq kcam_back_after_reload "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8
