@@ -32,7 +32,8 @@ export BINDGEN
 
 # The arm64 test VM's busybox (scripts/setup-host.sh fetches Debian's busybox-static:arm64 into it).
 BUSYBOX_ARM64="$CACHE/busybox-arm64/busybox"
-export BUSYBOX_ARM64
+ARM64_EXTRA_ROOT="$CACHE/arm64-extra"
+export BUSYBOX_ARM64 ARM64_EXTRA_ROOT
 
 # dt-schema's venv (scripts/setup-host.sh creates it).
 DTSCHEMA_BIN="$CACHE/venv-dtschema-2026.9/bin"

@@ -26,7 +26,8 @@ mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,etc,root}
 
 case "$karch" in
 x86_64) cp /bin/busybox "$root/bin/busybox" ;;
-arm64) cp "$BUSYBOX_ARM64" "$root/bin/busybox" ;;
+# busybox, and zip with its loader and libraries for upstream's script (scripts/setup-host.sh fetched them).
+arm64) cp "$BUSYBOX_ARM64" "$root/bin/busybox" && cp -a "$ARM64_EXTRA_ROOT/." "$root/" ;;
 esac
 install -m 0755 "$TOP/kunit/guest/init" "$root/init"
 # Modules, tools and tests exactly as `make install-tests` lays them out for a board (MO: where the modules are).

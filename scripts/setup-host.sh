@@ -44,9 +44,10 @@ if ! [ -x "$venv/bin/dt-doc-validate" ]; then
 	"$venv/bin/pip" install -q "dtschema==$DTSCHEMA_VERSION"
 fi
 
-# busybox for the arm64 test VM's initramfs: Debian's static arm64 busybox, fetched through an apt configuration of
-# our own (arm64 lists under $CACHE/apt-arm64, no dpkg status), so the host gets no foreign architecture.
-if ! [ -x "$BUSYBOX_ARM64" ]; then
+# The arm64 test VM's userland: Debian's static arm64 busybox, and zip (for upstream's capture script) with the
+# libraries it needs, fetched through an apt configuration of our own (arm64 lists under $CACHE/apt-arm64, no dpkg
+# status), so the host gets no foreign architecture. zip and its libraries are unpacked under $ARM64_EXTRA_ROOT.
+if ! [ -x "$BUSYBOX_ARM64" ] || ! [ -x "$ARM64_EXTRA_ROOT/usr/bin/zip" ]; then
 	A=$CACHE/apt-arm64
 	log "fetching busybox-static:arm64 (project-owned apt state in $A)"
 	mkdir -p "$A"/lists/partial "$A"/archives/partial "$A"/etc/sources.list.d "$A"/etc/preferences.d
@@ -60,11 +61,17 @@ if ! [ -x "$BUSYBOX_ARM64" ]; then
 		-o "APT::Sandbox::User=root"
 	)
 	apt-get -q "${apt_opts[@]}" update >/dev/null
-	rm -f "$A"/archives/busybox-static_*.deb
-	(cd "$A/archives" && apt-get -q "${apt_opts[@]}" download busybox-static:arm64 >/dev/null)
+	debs=(busybox-static zip libbz2-1.0 libc6)
+	for d in "${debs[@]}"; do rm -f "$A/archives/${d}"_*.deb; done
+	(cd "$A/archives" && apt-get -q "${apt_opts[@]}" download "${debs[@]/%/:arm64}" >/dev/null)
 	x=$A/x
-	rm -rf "$x" && dpkg-deb -x "$(ls "$A"/archives/busybox-static_*_arm64.deb)" "$x"
-	mkdir -p "$(dirname "$BUSYBOX_ARM64")"
+	rm -rf "$x" "$ARM64_EXTRA_ROOT.tmp"
+	for d in "${debs[@]}"; do dpkg-deb -x "$(ls "$A/archives/${d}"_*_arm64.deb)" "$x"; done
+	mkdir -p "$(dirname "$BUSYBOX_ARM64")" "$ARM64_EXTRA_ROOT.tmp"
 	install -m 0755 "$x/bin/busybox" "$BUSYBOX_ARM64.tmp" && mv "$BUSYBOX_ARM64.tmp" "$BUSYBOX_ARM64"
+	# zip and what it loads: the dynamic loader, libc, libbz2.
+	(cd "$x" && cp -a --parents usr/bin/zip lib/ld-linux-aarch64.so.1 lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 \
+		lib/aarch64-linux-gnu/libc.so.6 lib/aarch64-linux-gnu/libbz2.so.1.0* "$ARM64_EXTRA_ROOT.tmp/")
+	rm -rf "$ARM64_EXTRA_ROOT" && mv "$ARM64_EXTRA_ROOT.tmp" "$ARM64_EXTRA_ROOT"
 	rm -rf "$x"
 fi
