@@ -27,7 +27,8 @@ expect inplace_w4_delete write_file $LA/delete_device w4
 pick_rates $P
 write_file $W/program "i2c rate=$bus write 0x50 de ad be ef"
 write_file $P/delay_ns $period
-samples=$((rate / bus * 9 * 5 + rate / bus * 4))
+# As 10-analyzer.sh sizes it: the transfer (about 9 bits per byte, 10 samples per bit), pre-trigger and a margin.
+samples=$((rate / bus * 9 * 8 * 10 / 9 + rate / bus * 4))
 write_file $P/buf_size $samples
 write_file $P/pretrigger_percent 10
 write_file $P/trigger_timeout_ms 10000

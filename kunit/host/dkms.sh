@@ -13,6 +13,7 @@ trap 'rm -rf "$t"' EXIT
 
 ver=$(cat "$kdir/include/config/kernel.release")
 if grep -q '^CONFIG_ARM64=y' "$kdir/.config"; then a=aarch64; else a=x86_64; fi
+mkdir -p "$t/tree" "$t/inst"
 "$TOP/scripts/dkms-source.sh" "$t/src/rfl-bringup-0.1" >/dev/null
 d=(dkms --dkmstree "$t/tree" --sourcetree "$t/src" --installtree "$t/inst")
 if ! out=$("${d[@]}" add -m rfl-bringup -v 0.1 2>&1); then
