@@ -21,12 +21,15 @@ if [ "$dest" = "$TOP/build/static" ]; then
 else
 	[ -x /usr/bin/cargo ] || die "cross-building the tools needs Debian's cargo-web (/usr/bin/cargo): make setup"
 	command -v "$linker" >/dev/null || die "cross-building the tools needs $linker (gcc-aarch64-linux-gnu): make setup"
-	log "cross-building the tools for $triple (std rebuilt from rust-web-src; cold: about 4 min)"
+	# The target directory lives in the cache: std and the dependencies, the slow part, are built once for
+	# every checkout (a fresh clone rebuilds only the workspace's own crates).
+	target_dir=$CACHE/cargo-target-$triple
+	[ -d "$target_dir/$triple/release" ] || log "cross-building the tools for $triple (std rebuilt from rust-web-src; cold: about 4 min)"
 	tvar=CARGO_TARGET_$(echo "$triple" | tr a-z- A-Z_)_LINKER
 	env "$tvar=$linker" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-feature=+crt-static" \
-		/usr/bin/cargo build -q --release --workspace --bins --target "$triple" \
+		CARGO_TARGET_DIR="$target_dir" /usr/bin/cargo build -q --release --workspace --bins --target "$triple" \
 		-Z build-std=std,panic_abort >&2
 fi
 mkdir -p "$dest"
-find "target/$triple/release" -maxdepth 1 -type f -perm -u+x -exec cp {} "$dest/" \;
+find "${target_dir:-target}/$triple/release" -maxdepth 1 -type f -perm -u+x -exec cp {} "$dest/" \;
 log "tools for $triple in ${dest#"$TOP"/}: $(ls "$dest" | tr '\n' ' ')"

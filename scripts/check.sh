@@ -110,6 +110,14 @@ else
 	MO=$TOP/build/arm64/modules QEMU_TIMEOUT=${QEMU_TIMEOUT_ARM64:-1500} "$TOP/scripts/qemu-run.sh" "$KDIR_ARM64" test build/vm-arm64
 	vm_results build/vm-arm64 "emulated Raspberry Pi 3B" i2c_8probes i2c_16probes i2c_32probes i2c_pretrigger tool_sr \
 		inplace_i2c rpi_i2c_gpio_write rpi_i2c_gpio_repeated_start up_script_on_rust_driver up_script_on_c_driver
+	# The Pi's own tree with the test overlay, as the VM booted it, validates against the project's bindings.
+	if out=$("$DTSCHEMA_BIN/dt-validate" -s dts/bindings build/vm-arm64/rpi3b-test.dtb 2>&1 |
+		grep -E 'gpio-sloppy-logic-analyzer\)|rfl-bringup,gpio-waveform\)|^(probe-[a-z-]+|ngpios): '); then
+		echo "not ok dt_validate_rpi3b_test_tree: $out" >&2
+		count 0 1
+	else
+		count 1 0
+	fi
 	# The tests a board gets: what `make install-tests` laid out for the Pi is aarch64 and static.
 	if file -L build/vm-arm64/initramfs/opt/rfl-bringup/bin/gpio-la | grep -q 'ARM aarch64.*statically linked'; then
 		count 1 0
