@@ -17,7 +17,7 @@
 # fetching linux-source-7.3), QEMU_KVM=1 (opt in to KVM; hangs on some hosts).
 
 SHELL := /bin/bash
-export KDIR ARCH LLVM RUSTC CACHE KSRC QEMU_KVM CROSS_COMPILE MO DESTDIR PREFIX
+export KDIR ARCH LLVM RUSTC CACHE KSRC QEMU_KVM CROSS_COMPILE M MO DESTDIR PREFIX
 
 .PHONY: modules all setup kernel check demo clippy bench clean tools install-tests
 all: modules

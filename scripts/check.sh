@@ -89,13 +89,16 @@ vm_results build/vm "x86_64 VM" i2c_8probes i2c_16probes i2c_32probes i2c_pretri
 	up_script_on_rust_driver up_script_on_c_driver
 
 # The emulated Raspberry Pi 3B: the arm64 test kernel (cached like the x86_64 one), the modules built against it
-# as for any board (`make KDIR=<arm64 tree> ARCH=arm64`, into build/arm64/modules so both sets coexist), the tools
-# cross-built for aarch64, the same tests. There is no modetest for aarch64 in the guest: its tests report SKIP.
+# as for any board (`make KDIR=<arm64 tree> ARCH=arm64`, on a mirror of the sources in build/arm64/src, mtimes
+# kept, so both sets of objects coexist and each rebuilds only what changed), the tools cross-built for aarch64,
+# the same tests. There is no modetest for aarch64 in the guest: its tests report SKIP.
 log "arm64: test kernel, modules and tools for the emulated Raspberry Pi 3B"
 if ! KDIR_ARM64=$(ARCH=arm64 "$TOP/scripts/build-kernel.sh"); then
 	echo "error: the arm64 test kernel did not build" >&2
 	count 0 1
-elif ! KDIR=$KDIR_ARM64 ARCH=arm64 MO=$TOP/build/arm64/modules "$TOP/scripts/build-modules.sh" \
+elif ! mkdir -p build/arm64/src || ! find Kbuild drivers include -type f \( -name '*.rs' -o -name '*.[ch]' -o -name Kbuild \) |
+	cpio -pdmu --quiet build/arm64/src ||
+	! KDIR=$KDIR_ARM64 ARCH=arm64 M=$TOP/build/arm64/src "$TOP/scripts/build-modules.sh" \
 	2> >(tee build/modules-arm64.log >&2) >/dev/null; then
 	echo "error: the modules did not build for arm64 (build/modules-arm64.log)" >&2
 	count 0 1
@@ -107,7 +110,7 @@ else
 		echo "error: the modules built with warnings for arm64 (build/modules-arm64.log)" >&2
 		count 0 1
 	fi
-	MO=$TOP/build/arm64/modules QEMU_TIMEOUT=${QEMU_TIMEOUT_ARM64:-1500} "$TOP/scripts/qemu-run.sh" "$KDIR_ARM64" test build/vm-arm64
+	M=$TOP/build/arm64/src QEMU_TIMEOUT=${QEMU_TIMEOUT_ARM64:-1500} "$TOP/scripts/qemu-run.sh" "$KDIR_ARM64" test build/vm-arm64
 	vm_results build/vm-arm64 "emulated Raspberry Pi 3B" i2c_8probes i2c_16probes i2c_32probes i2c_pretrigger tool_sr \
 		inplace_i2c rpi_i2c_gpio_write rpi_i2c_gpio_repeated_start up_script_on_rust_driver up_script_on_c_driver
 	# The Pi's own tree with the test overlay, as the VM booted it, validates against the project's bindings.

@@ -4,10 +4,10 @@
 # $DESTDIR$PREFIX (PREFIX default /opt/rfl-bringup). The test VMs' initramfs is made by this script too, so the
 # VMs run exactly what a board runs.
 #
-#   DESTDIR=/tmp/pi [PREFIX=/opt/rfl-bringup] [KDIR=...] [ARCH=arm64] [MO=dir] scripts/install-tests.sh [--no-build]
+#   DESTDIR=/tmp/pi [PREFIX=/opt/rfl-bringup] [KDIR=...] [ARCH=arm64] [MO=dir | M=dir] scripts/install-tests.sh [--no-build]
 #
-#   modules/  the modules built for KDIR (from MO, where the modules were built with `make MO=...`, else the
-#             checkout), the kernel's own upstream analyzer as upstream-gpio-sloppy-logic-analyzer.ko and
+#   modules/  the modules built for KDIR (from MO or M, where they were built with `make MO=...` or `M=...`, else
+#             the checkout), the kernel's own upstream analyzer as upstream-gpio-sloppy-logic-analyzer.ko and
 #             drm_kms_helper.ko when the tree built them as modules, and load-order
 #   bin/      the tools statically linked for ARCH, and upstream's tools/gpio/gpio-sloppy-logic-analyzer.sh
 #   tests/    run-tests.sh (the runner: KTAP), lib.sh, rate.sh, e2e/, demo/, bench/
@@ -29,7 +29,7 @@ if [ $build = 1 ]; then
 	"$TOP/scripts/build-tools.sh"
 fi
 [ -n "${KDIR:-}" ] && [ -f "$KDIR/.config" ] || die "KDIR=${KDIR:-} is not a kernel build tree"
-ko_dir=${MO:-$TOP}
+ko_dir=${MO:-${M:-$TOP}}
 tools=$(tools_dir)
 [ -x "$tools/gpio-la" ] || die "no tools in $tools (scripts/build-tools.sh with ARCH=$(kernel_arch))"
 

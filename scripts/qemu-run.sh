@@ -12,7 +12,7 @@
 # end-to-end KTAP), counts (one line: ktap_pass ktap_fail e2e_pass e2e_fail splats guest_ok), skips (skipped
 # end-to-end tests) and seconds (the VM's run time). Exit status 0 when the guest finished; the caller decides
 # what the counts mean.
-# Environment: MO (where the modules for KDIR were built, default the checkout), QEMU_KVM=1 to use KVM on x86_64
+# Environment: MO or M (where the modules for KDIR were built, default the checkout), QEMU_KVM=1 to use KVM on x86_64
 # (hangs before the first kernel message on some hosts, hence opt-in),
 # QEMU_TIMEOUT (seconds, default 900), RFL_ONLY (glob of guest scripts to run), RFL_VERBOSE=1 to echo the console.
 set -euo pipefail
@@ -30,7 +30,7 @@ x86_64) cp /bin/busybox "$root/bin/busybox" ;;
 arm64) cp "$BUSYBOX_ARM64" "$root/bin/busybox" && cp -a "$ARM64_EXTRA_ROOT/." "$root/" ;;
 esac
 install -m 0755 "$TOP/kunit/guest/init" "$root/init"
-# Modules, tools and tests exactly as `make install-tests` lays them out for a board (MO: where the modules are).
+# Modules, tools and tests exactly as `make install-tests` lays them out for a board (MO or M: where the modules are).
 ARCH=$karch KDIR=$kdir DESTDIR=$root PREFIX=/opt/rfl-bringup "$TOP/scripts/install-tests.sh" --no-build
 # Extra host files a mode wants (e.g. a dynamically linked zip for the upstream script), with their libraries:
 # host binaries, so only for a guest of the host's architecture.
