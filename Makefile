@@ -4,7 +4,8 @@
 # Makefile is what a developer runs. Every target installs what it needs first (scripts/setup-host.sh).
 #
 #   make               build all modules against KDIR (default: the cached test kernel, built on first use)
-#   make check         run every test (cargo, interop, KUnit and end-to-end in QEMU); prints "N passed, N failed"
+#   make check         run every test (cargo, interop, KUnit and end-to-end in the x86_64 VM and the emulated
+#                      Raspberry Pi 3B, DKMS); prints "N passed, N failed, N skipped"
 #   make demo          the main demo: capture an I2C transaction in a VM and decode it with sigrok-cli
 #   make clippy        build the modules with CLIPPY=1 and run cargo clippy/fmt on the tools
 #   make KDIR=/path/to/linux-build [ARCH=arm64] [LLVM=-19]   build the modules for another 7.x kernel tree

@@ -73,7 +73,7 @@ log "booting $mode VM: $what"
 start=$SECONDS
 set +e
 timeout --foreground -k 5 "${QEMU_TIMEOUT:-900}" "${qemu[@]}" </dev/null 2>&1 |
-	tr -d '\r' | tee "$outdir/console.log" | {
+	stdbuf -oL tr -d '\r' | tee "$outdir/console.log" | {
 		if [ "${RFL_VERBOSE:-0}" = 1 ]; then
 			cat >&2
 		else

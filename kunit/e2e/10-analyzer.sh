@@ -98,7 +98,9 @@ kill -9 $pid
 wait $pid 2>/dev/null
 t1=$(uptime_cs)
 echo "@@INFO SIGKILL to exit: $(( (t1 - t0) * 10 )) ms (emulated)"
-[ $((t1 - t0)) -le 50 ] && e2e_pass la_sigkill_aborts_trigger_wait || e2e_fail la_sigkill_aborts_trigger_wait "took $(( (t1 - t0) * 10 )) ms"
+# Without the abort the capture waits for ever; 5 s of emulated time tells the two apart even on the emulated Pi
+# (4 vCPUs on 2 host cores: 790 ms measured under load).
+[ $((t1 - t0)) -le 500 ] && e2e_pass la_sigkill_aborts_trigger_wait || e2e_fail la_sigkill_aborts_trigger_wait "took $(( (t1 - t0) * 10 )) ms"
 expect_eq la_aborted_capture_keeps_data "$(md5sum < $I/sample_data)" "$good"
 
 # Bad writes: each refused with its errno and nothing changed.
