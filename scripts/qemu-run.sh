@@ -109,7 +109,7 @@ ktap_fail=$(grep -cE '^[[:space:]]+not ok [0-9]+ ' "$outdir/ktap.txt" || true)
 # The end-to-end KTAP of run-tests.sh (module loading, then the scripts): from the files the guest wrote, else
 # from the console (where kernel messages may interleave; they are dropped).
 if [ -s "$outdir/out/e2e.ktap" ] || [ -s "$outdir/out/load.ktap" ]; then
-	cat "$outdir/out/load.ktap" "$outdir/out/e2e.ktap" > "$outdir/e2e.txt" 2>/dev/null
+	cat "$outdir/out/load.ktap" "$outdir/out/e2e.ktap" > "$outdir/e2e.txt" 2>/dev/null || true
 else
 	awk '/^@@E2E-KTAP-BEGIN/{on=1; next} /^@@E2E-KTAP-END/{on=0; next} on' "$outdir/console.log" |
 		grep -vE '^\[ *[0-9]+\.[0-9]+\]' > "$outdir/e2e.txt" || true
