@@ -3,9 +3,10 @@
 //! Text parsing shared by the analyzer's debugfs files: numbers the way `kstrtoull(s, 0)` reads them, and the
 //! `new_device` line.
 //!
-//! `new_device` takes `NAME CHIP OFFSETS [CHIP OFFSETS ...] [names=N1,N2,...]`, like gpio-aggregator's
+//! `new_device` takes `NAME CHIP OFFSETS [CHIP OFFSETS ...] [names=N1,N2,...] [in-place]`, like gpio-aggregator's
 //! `new_device`: CHIP is a gpiochip label, OFFSETS a list such as `0-3,7`. Without `names=`, probes are named
-//! `D0`, `D1`, ... in order.
+//! `D0`, `D1`, ... in order. The word `in-place` (anywhere after NAME) takes the lines as they are: looked up,
+//! not requested, so their direction and pin mux stay what they were.
 
 /// Longest instance name (it becomes a debugfs directory and a device name).
 pub const MAX_NAME: usize = 32;
@@ -74,7 +75,12 @@ pub struct NewDevice<'a> {
     pub names: Option<&'a str>,
     /// Number of lines.
     pub lines: u32,
+    /// `in-place` was given: read the lines without requesting them.
+    pub in_place: bool,
 }
+
+/// The `new_device` word that takes the lines in place.
+pub const IN_PLACE: &str = "in-place";
 
 /// Parses a `new_device` line; calls `line(chip, offset)` for each line in order. At most `max_lines` lines.
 pub fn parse_new_device<'a>(
@@ -89,7 +95,12 @@ pub fn parse_new_device<'a>(
         .ok_or(SpecError::BadName)?;
     let mut names = None;
     let mut lines = 0u32;
+    let mut in_place = false;
     while let Some(tok) = toks.next() {
+        if tok == IN_PLACE {
+            in_place = true;
+            continue;
+        }
         if let Some(list) = tok.strip_prefix("names=") {
             if names.is_some() || !list.split(',').all(valid_name) {
                 return Err(SpecError::BadName);
@@ -124,5 +135,10 @@ pub fn parse_new_device<'a>(
     if names.is_some_and(|n| n.split(',').count() != lines as usize) {
         return Err(SpecError::NameCount);
     }
-    Ok(NewDevice { name, names, lines })
+    Ok(NewDevice {
+        name,
+        names,
+        lines,
+        in_place,
+    })
 }

@@ -486,6 +486,13 @@ impl Instance {
             );
             return Err(EREMOTE);
         }
+        if probes.is_in_place() {
+            dev_info!(
+                dev,
+                "{} probes read in place: not requested, their direction and pin mux stay as they are\n",
+                count
+            );
+        }
         let mut meta = KVec::new();
         for (i, n) in names.iter().enumerate() {
             let consumer = CString::try_from_fmt(fmt!(

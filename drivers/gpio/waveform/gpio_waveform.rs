@@ -16,12 +16,25 @@
 //!
 //! Module parameters: `ngpio` (lines, 1..=32, default 32) and `analyzer_lines` (if non-zero, also register a
 //! `gpio-sloppy-logic-analyzer` platform device probing lines `0..analyzer_lines`, as a board would).
+//!
+//! The chip comes from the device tree where a node is `compatible = "rfl-bringup,gpio-waveform"` (with
+//! `gpio-controller`, `#gpio-cells = <2>` and optionally `ngpios`; binding in
+//! `dts/bindings/gpio/rfl-bringup,gpio-waveform.yaml`), so device tree consumers such as an analyzer node can
+//! point at its lines by phandle. Without such a node when the module loads, the module registers the chip itself
+//! (no firmware node, `ngpio` lines). There is one chip either way: the debugfs directory and the label
+//! `gpio-waveform` are the chip's, and `analyzer_lines` applies to it.
 
 use core::ffi::c_void;
 use kernel::{
+    device::{self, Core},
+    driver,
     error::from_err_ptr,
+    of, platform,
     prelude::*,
-    sync::{new_spinlock, Arc, SpinLock},
+    sync::{
+        atomic::{Acquire, Atomic, Full, Release},
+        new_spinlock, Arc, SpinLock,
+    },
     time::{Instant, Monotonic},
     uaccess::UserSliceReader,
 };
@@ -81,6 +94,7 @@ mod ffi {
 
     extern "C" {
         pub(super) fn wf_chip_register(
+            parent: *mut c_void,
             label: *const c_char,
             ngpio: u16,
             owner: *const c_void,
@@ -220,12 +234,21 @@ struct Chip {
 }
 
 impl Chip {
-    fn register(player: Arc<Player>) -> Result<Self> {
+    /// Registers the chip; with a `parent`, the chip takes the parent's firmware node (device tree consumers
+    /// find it by phandle).
+    fn register(parent: Option<&device::Device>, player: Arc<Player>) -> Result<Self> {
         let ngpio = u16::try_from(player.ngpio).map_err(|_| EINVAL)?;
-        // SAFETY: The label is a static C string; `player` is kept alive by the returned `Chip`, which unregisters
-        // the chip in `drop` before releasing it, so `player_state` never sees a dangling owner.
+        // CAST: `Device` is a transparent wrapper around `struct device` (`Device::as_raw()` is crate-private).
+        let parent = parent.map_or(core::ptr::null_mut(), |d| {
+            core::ptr::from_ref(d).cast_mut().cast::<c_void>()
+        });
+        // SAFETY: `parent` is null or a device that is bound to our driver for as long as the chip exists (the
+        // chip is part of the driver data, dropped at unbind); the label is a static C string; `player` is kept
+        // alive by the returned `Chip`, which unregisters the chip in `drop` before releasing it, so
+        // `player_state` never sees a dangling owner.
         let raw = from_err_ptr(unsafe {
             ffi::wf_chip_register(
+                parent,
                 CHIP_LABEL.as_char_ptr(),
                 ngpio,
                 Arc::as_ptr(&player).cast(),
@@ -327,7 +350,9 @@ fn state_show(p: &Arc<Player>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::R
     writeln!(f, "{:#010x}", p.state_now())
 }
 
-struct GpioWaveform {
+/// The chip with its debugfs files and optional board device: one per module, from the device tree or the
+/// module's own.
+struct Waveform {
     // Fields are dropped in declaration order: the files and the board device go before the chip they use.
     _files: KVec<Pin<KBox<File<Arc<Player>>>>>,
     _dir: Dir,
@@ -335,10 +360,30 @@ struct GpioWaveform {
     _chip: Chip,
 }
 
-impl kernel::Module for GpioWaveform {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let ngpio = module_parameters::ngpio.value();
-        let analyzer_lines = module_parameters::analyzer_lines.value();
+/// Set while a [`Waveform`] exists: there is one chip (one label, one debugfs directory).
+static CHIP_EXISTS: Atomic<bool> = Atomic::new(false);
+
+/// Clears [`CHIP_EXISTS`] when the chip it was taken for goes.
+struct ChipSlot;
+
+impl ChipSlot {
+    fn take() -> Result<Self> {
+        if CHIP_EXISTS.xchg(true, Full) {
+            pr_err!("only one waveform chip at a time (label gpio-waveform)\n");
+            return Err(EBUSY);
+        }
+        Ok(Self)
+    }
+}
+
+impl Drop for ChipSlot {
+    fn drop(&mut self) {
+        CHIP_EXISTS.store(false, Release);
+    }
+}
+
+impl Waveform {
+    fn new(parent: Option<&device::Device>, ngpio: u32, analyzer_lines: u32) -> Result<Self> {
         if !(1..=32).contains(&ngpio) || analyzer_lines > ngpio {
             pr_err!("ngpio must be 1..=32 and analyzer_lines <= ngpio\n");
             return Err(EINVAL);
@@ -350,7 +395,7 @@ impl kernel::Module for GpioWaveform {
             }),
             GFP_KERNEL,
         )?;
-        let chip = Chip::register(player.clone())?;
+        let chip = Chip::register(parent, player.clone())?;
         let board = match analyzer_lines {
             0 => None,
             n => Some(Board::register(n)?),
@@ -367,12 +412,85 @@ impl kernel::Module for GpioWaveform {
                 GFP_KERNEL,
             )?;
         }
-        pr_info!("{} lines, analyzer device: {}\n", ngpio, analyzer_lines);
+        pr_info!(
+            "{} lines, from {}, analyzer device: {}\n",
+            ngpio,
+            if parent.is_some() {
+                "the device tree"
+            } else {
+                "the module"
+            },
+            analyzer_lines
+        );
         Ok(Self {
             _files: files,
             _dir: dir,
             _board: board,
             _chip: chip,
+        })
+    }
+}
+
+kernel::of_device_table!(
+    OF_TABLE,
+    <WfDriver as platform::Driver>::IdInfo,
+    [(of::DeviceId::new(c"rfl-bringup,gpio-waveform"), ())]
+);
+
+/// The platform driver for a waveform chip described in the device tree.
+struct WfDriver {
+    // Dropped in declaration order: the chip before the slot it holds.
+    _waveform: Waveform,
+    _slot: ChipSlot,
+}
+
+impl platform::Driver for WfDriver {
+    type IdInfo = ();
+    type Data<'bound> = Self;
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
+
+    fn probe<'bound>(
+        pdev: &'bound platform::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self, Error> + 'bound {
+        let dev: &device::Device = pdev.as_ref();
+        let ngpio = dev
+            .fwnode()
+            .ok_or(ENODEV)?
+            .property_read::<u32>(c"ngpios")
+            .or(32);
+        let slot = ChipSlot::take()?;
+        Ok(Self {
+            _waveform: Waveform::new(Some(dev), ngpio, module_parameters::analyzer_lines.value())?,
+            _slot: slot,
+        })
+    }
+}
+
+#[pin_data]
+struct GpioWaveform {
+    // Dropped in declaration order: the module's own chip (if any), then the driver (and a device tree chip).
+    _own: Option<(Waveform, ChipSlot)>,
+    #[pin]
+    _driver: driver::Registration<platform::Adapter<WfDriver>>,
+}
+
+impl kernel::InPlaceModule for GpioWaveform {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            // Registering the driver probes a device tree chip at once (platform drivers probe synchronously).
+            _driver <- driver::Registration::new(c"gpio-waveform", module),
+            _own: if CHIP_EXISTS.load(Acquire) {
+                None
+            } else {
+                let slot = ChipSlot::take()?;
+                let own = Waveform::new(
+                    None,
+                    module_parameters::ngpio.value(),
+                    module_parameters::analyzer_lines.value(),
+                )?;
+                Some((own, slot))
+            },
         })
     }
 }

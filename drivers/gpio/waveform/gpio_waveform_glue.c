@@ -55,7 +55,8 @@ static int wf_direction_output(struct gpio_chip *gc, unsigned int offset, int va
 	return -EPERM;
 }
 
-struct wf_chip *wf_chip_register(const char *label, u16 ngpio, const void *owner, wf_state_fn state)
+struct wf_chip *wf_chip_register(struct device *parent, const char *label, u16 ngpio, const void *owner,
+				 wf_state_fn state)
 {
 	struct wf_chip *c;
 	int ret;
@@ -66,6 +67,8 @@ struct wf_chip *wf_chip_register(const char *label, u16 ngpio, const void *owner
 
 	c->owner = owner;
 	c->state = state;
+	/* A parent from the device tree gives the chip its node, so consumers find its lines by phandle. */
+	c->gc.parent = parent;
 	c->gc.label = label;
 	c->gc.owner = THIS_MODULE;
 	c->gc.base = -1;

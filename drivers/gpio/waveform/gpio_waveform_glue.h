@@ -10,7 +10,10 @@ typedef u32 (*wf_state_fn)(const void *owner);
 struct wf_chip;
 struct wf_board;
 
-struct wf_chip *wf_chip_register(const char *label, u16 ngpio, const void *owner, wf_state_fn state);
+struct device;
+
+struct wf_chip *wf_chip_register(struct device *parent, const char *label, u16 ngpio, const void *owner,
+				 wf_state_fn state);
 void wf_chip_unregister(struct wf_chip *c);
 struct wf_board *wf_board_register(const char *chip_label, unsigned int nlines, int id);
 void wf_board_unregister(struct wf_board *b);

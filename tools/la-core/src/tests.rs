@@ -266,6 +266,41 @@ fn new_device_lines() {
         spec::parse_new_device("x names=A", 32, &mut nop).unwrap_err(),
         spec::SpecError::BadOffsets
     );
+    assert!(
+        !spec::parse_new_device("x chip 0", 32, &mut nop)
+            .unwrap()
+            .in_place
+    );
+}
+
+#[test]
+fn new_device_in_place() {
+    let mut lines = Vec::new();
+    let d = spec::parse_new_device(
+        "i2c1 in-place pinctrl-bcm2835 2-3 names=SDA,SCL",
+        32,
+        &mut |c, o| {
+            lines.push((c, o));
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(d.in_place);
+    assert_eq!(d.lines, 2);
+    // The word is not taken for a chip label, wherever it stands after the name.
+    assert_eq!(lines, [("pinctrl-bcm2835", 2), ("pinctrl-bcm2835", 3)]);
+    let d = spec::parse_new_device("i2c1 pinctrl-bcm2835 2-3 in-place", 32, &mut |_, _| Ok(()))
+        .unwrap();
+    assert!(d.in_place);
+    // Alone it is no line.
+    assert_eq!(
+        spec::parse_new_device("x in-place", 32, &mut |_, _| Ok(())).unwrap_err(),
+        spec::SpecError::BadOffsets
+    );
+    // As the instance name it is a name.
+    let d = spec::parse_new_device("in-place chip 0", 32, &mut |_, _| Ok(())).unwrap();
+    assert_eq!(d.name, "in-place");
+    assert!(!d.in_place);
 }
 
 struct VecSink(Vec<Edge>);
