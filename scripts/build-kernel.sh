@@ -15,6 +15,11 @@ kver=$(awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} /^SUBLEVEL =/{s=$3} END{pri
 karch=$(kernel_arch)
 fragments=("$TOP/.config.fragment" "$TOP/.config.fragment.$karch")
 [ -f "${fragments[1]}" ] || die "no test kernel configuration for ARCH=$karch (${fragments[1]})"
+# KVARIANT=debug: the debug test kernel (KASAN, kmemleak) of make check-debug and make soak.
+if [ -n "${KVARIANT:-}" ]; then
+	fragments+=("$TOP/.config.fragment.$KVARIANT")
+	[ -f "${fragments[2]}" ] || die "no test kernel variant $KVARIANT (${fragments[2]})"
+fi
 key=$( { cat "${fragments[@]}"; "$RUSTC" --version; "$BINDGEN" --version; "clang$LLVM" --version | head -1; } \
 	| sha256sum | cut -c1-12)
 # The x86_64 tree keeps the name it had before there was a second architecture, so its cache stays valid.

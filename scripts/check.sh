@@ -6,6 +6,8 @@
 # what the guests captured; the modules built against the arm64 tree as for a board, and DKMS builds against
 # both kernels. Prints one final line "N passed, N failed, N skipped"; exits non-zero on any failure, on a build
 # failure, and on any kernel splat in a VM's console even when every test passed.
+# KVARIANT=debug (make check-debug): the x86_64 part on the debug test kernel (KASAN, kmemleak), whose run must end
+# with a clean kmemleak scan after every module was unloaded (kunit/e2e/99-kmemleak.sh).
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$TOP"
@@ -87,6 +89,13 @@ skipped=0
 GUEST_EXTRA_BINS="/usr/bin/zip /usr/bin/modetest" "$TOP/scripts/qemu-run.sh" "$KDIR_BUILT" test build/vm
 vm_results build/vm "x86_64 VM" i2c_8probes i2c_16probes i2c_32probes i2c_pretrigger tool_sr inplace_i2c \
 	up_script_on_rust_driver up_script_on_c_driver
+if [ "${KVARIANT:-}" = debug ]; then
+	if ! grep -qE '^  (not )?ok [0-9]+ kmemleak_clean' build/vm/e2e.txt; then
+		echo "error: the debug kernel's run reported no kmemleak scan" >&2
+		count 0 1
+	fi
+	finish
+fi
 
 # The emulated Raspberry Pi 3B: the arm64 test kernel (cached like the x86_64 one), the modules built against it
 # as for any board (`make KDIR=<arm64 tree> ARCH=arm64`, on a mirror of the sources in build/arm64/src, mtimes

@@ -10,7 +10,7 @@
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
 # The Makefile exports its variables even when unset; an empty ARCH in the environment stops a kernel build.
-for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM M MO DESTDIR PREFIX; do
+for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM KVARIANT M MO DESTDIR PREFIX; do
 	[ -n "${!v:-}" ] || unset "$v"
 done
 

@@ -10,7 +10,7 @@
 #             the checkout), the kernel's own upstream analyzer as upstream-gpio-sloppy-logic-analyzer.ko and
 #             drm_kms_helper.ko when the tree built them as modules, and load-order
 #   bin/      the tools statically linked for ARCH, and upstream's tools/gpio/gpio-sloppy-logic-analyzer.sh
-#   tests/    run-tests.sh (the runner: KTAP), lib.sh, rate.sh, e2e/, demo/, bench/
+#   tests/    run-tests.sh (the runner: KTAP), lib.sh, rate.sh, kmemleak.sh, e2e/, demo/, bench/, soak/
 #
 # Without --no-build, builds what is missing first: the modules for KDIR (default: the ARCH test kernel, built
 # on first use) and the tools for ARCH. On the board: PREFIX/tests/run-tests.sh (see its header).
@@ -33,7 +33,7 @@ ko_dir=${MO:-${M:-$TOP}}
 tools=$(tools_dir)
 [ -x "$tools/gpio-la" ] || die "no tools in $tools (scripts/build-tools.sh with ARCH=$(kernel_arch))"
 
-mkdir -p "$P"/modules "$P"/bin "$P"/tests/e2e "$P"/tests/demo "$P"/tests/bench
+mkdir -p "$P"/modules "$P"/bin "$P"/tests/e2e "$P"/tests/demo "$P"/tests/bench "$P"/tests/soak
 install -m 0644 "$TOP/kunit/guest/load-order" "$P/modules/load-order"
 n=0
 while read -r m _; do
@@ -52,8 +52,8 @@ ksrc=${KSRC:-$(cat "$CACHE/linux-source.path" 2>/dev/null || true)}
 	install -m 0755 "$ksrc/tools/gpio/gpio-sloppy-logic-analyzer.sh" "$P/bin/"
 
 install -m 0755 "$TOP/kunit/guest/run-tests.sh" "$P/tests/"
-install -m 0644 "$TOP/kunit/guest/lib.sh" "$TOP/kunit/guest/rate.sh" "$P/tests/"
-for d in e2e demo bench; do
+install -m 0644 "$TOP/kunit/guest/lib.sh" "$TOP/kunit/guest/rate.sh" "$TOP/kunit/guest/kmemleak.sh" "$P/tests/"
+for d in e2e demo bench soak; do
 	for s in "$TOP/kunit/$d"/*.sh; do [ -f "$s" ] && install -m 0644 "$s" "$P/tests/$d/"; done
 done
 log "installed into $P: $(ls "$P/modules" | grep -c '\.ko$') modules, $(ls "$P/bin" | wc -l) tools, $(ls "$P/tests/e2e" | wc -l) e2e scripts"

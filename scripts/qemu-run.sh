@@ -14,7 +14,8 @@
 # what the counts mean.
 # Environment: MO or M (where the modules for KDIR were built, default the checkout), QEMU_KVM=1 to use KVM on x86_64
 # (hangs before the first kernel message on some hosts, hence opt-in),
-# QEMU_TIMEOUT (seconds, default 900), RFL_ONLY (glob of guest scripts to run), RFL_VERBOSE=1 to echo the console.
+# QEMU_TIMEOUT (seconds, default 900), RFL_ONLY (glob of guest scripts to run), RFL_ENV (NAME=VALUE words for the
+# guest's environment), RFL_VERBOSE=1 to echo the console.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -47,6 +48,8 @@ accel=(-accel tcg)
 [ "${QEMU_KVM:-0}" = 1 ] && [ "$karch" = x86_64 ] && accel=(-accel kvm)
 append="panic=-1 oops=panic rfl_mode=$mode"
 [ -n "${RFL_ONLY:-}" ] && append+=" rfl_only=$RFL_ONLY"
+# Extra NAME=VALUE words reach the guest's /init as environment variables (the kernel passes them on).
+[ -n "${RFL_ENV:-}" ] && append+=" $RFL_ENV"
 case "$karch" in
 x86_64)
 	truncate -s 256M "$outdir/results.img"
