@@ -93,6 +93,12 @@ mod ffi {
             id: c_int,
         ) -> *mut WfBoard;
         pub(super) fn wf_board_unregister(b: *mut WfBoard);
+        #[cfg(CONFIG_KUNIT = "y")]
+        pub(super) fn wf_call_in_hardirq(
+            state: unsafe extern "C" fn(*const c_void) -> u32,
+            owner: *const c_void,
+            in_hardirq: *mut bool,
+        ) -> u32;
     }
 }
 
@@ -165,6 +171,15 @@ struct Player {
 }
 
 impl Player {
+    /// A player of `ngpio` lines (`1..=32`), stopped, with no program.
+    fn new(ngpio: u32) -> impl PinInit<Self> {
+        // INVARIANT: The caller checked `ngpio`.
+        pin_init!(Player {
+            program <- new_spinlock!(Program { idle: 0, edges: KVec::new(), start: None }, "Player::program"),
+            ngpio,
+        })
+    }
+
     /// Bits of the lines this chip has.
     fn line_mask(&self) -> u32 {
         u32::MAX >> (32 - self.ngpio)
@@ -343,13 +358,7 @@ impl kernel::Module for GpioWaveform {
             pr_err!("ngpio must be 1..=32 and analyzer_lines <= ngpio\n");
             return Err(EINVAL);
         }
-        let player = Arc::pin_init(
-            pin_init!(Player {
-                program <- new_spinlock!(Program { idle: 0, edges: KVec::new(), start: None }, "Player::program"),
-                ngpio,
-            }),
-            GFP_KERNEL,
-        )?;
+        let player = Arc::pin_init(Player::new(ngpio), GFP_KERNEL)?;
         let chip = Chip::register(player.clone())?;
         let board = match analyzer_lines {
             0 => None,
@@ -419,5 +428,24 @@ mod tests {
         assert!(edges_of("morse sos").is_err());
         assert!(edges_of("").is_err());
         assert!(edges_of("uart tx=40 55").is_err());
+    }
+
+    /// The chip's get callbacks may be called in any context, a hard interrupt included (issue 10, point 8): the
+    /// player's lock must be taken with interrupts off everywhere, or lockdep reports an inconsistent lock state
+    /// (and an interrupt on a CPU holding it deadlocks).
+    #[test]
+    fn state_readable_from_hard_interrupt() -> Result {
+        let player = Arc::pin_init(Player::new(32), GFP_KERNEL)?;
+        // Process context, interrupts on: a program load and a read, as the debugfs files do.
+        player.load("edges idle=0x5 1000000000:0x1")?;
+        assert_eq!(player.state_now(), 5);
+        let mut in_hardirq = false;
+        // SAFETY: `player` outlives the call, which returns only after the callback ran.
+        let state = unsafe {
+            ffi::wf_call_in_hardirq(player_state, Arc::as_ptr(&player).cast(), &mut in_hardirq)
+        };
+        assert!(in_hardirq);
+        assert_eq!(state, 5);
+        Ok(())
     }
 }

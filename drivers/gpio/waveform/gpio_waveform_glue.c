@@ -4,10 +4,13 @@
  * large to mirror in Rust, so they are built here and the Rust side only sees opaque handles.
  */
 
+#include <linux/completion.h>
 #include <linux/gpio/driver.h>
+#include <linux/hrtimer.h>
 #include <linux/gpio/machine.h>
 #include <linux/platform_device.h>
 #include <linux/property.h>
+#include <linux/preempt.h>
 #include <linux/slab.h>
 
 #include "gpio_waveform_glue.h"
@@ -170,3 +173,39 @@ void wf_board_unregister(struct wf_board *b)
 	kfree(b->lookup);
 	kfree(b);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* A state read from a hard interrupt, for KUnit: the chip must be readable in any context a consumer may read it. */
+struct wf_hardirq_call {
+	struct hrtimer timer;
+	struct completion done;
+	wf_state_fn state;
+	const void *owner;
+	u32 result;
+	bool in_hardirq;
+};
+
+static enum hrtimer_restart wf_hardirq_fire(struct hrtimer *t)
+{
+	struct wf_hardirq_call *c = container_of(t, struct wf_hardirq_call, timer);
+
+	c->in_hardirq = in_hardirq();
+	c->result = c->state(c->owner);
+	complete(&c->done);
+	return HRTIMER_NORESTART;
+}
+
+u32 wf_call_in_hardirq(wf_state_fn state, const void *owner, bool *in_hardirq)
+{
+	struct wf_hardirq_call c = { .state = state, .owner = owner };
+
+	init_completion(&c.done);
+	hrtimer_setup_on_stack(&c.timer, wf_hardirq_fire, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&c.timer, ns_to_ktime(1000), HRTIMER_MODE_REL_HARD);
+	wait_for_completion(&c.done);
+	hrtimer_cancel(&c.timer);
+	destroy_hrtimer_on_stack(&c.timer);
+	*in_hardirq = c.in_hardirq;
+	return c.result;
+}
+#endif

@@ -14,5 +14,7 @@ struct wf_chip *wf_chip_register(const char *label, u16 ngpio, const void *owner
 void wf_chip_unregister(struct wf_chip *c);
 struct wf_board *wf_board_register(const char *chip_label, unsigned int nlines, int id);
 void wf_board_unregister(struct wf_board *b);
+/* For KUnit: calls state(owner) from a hard interrupt; *in_hardirq tells whether it really ran in one. */
+u32 wf_call_in_hardirq(wf_state_fn state, const void *owner, bool *in_hardirq);
 
 #endif

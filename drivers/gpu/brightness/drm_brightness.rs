@@ -85,6 +85,8 @@ mod ffi {
         pub(super) fn drmb_bl_hold(bd: *mut BacklightDevice);
         pub(super) fn drmb_bl_put(bd: *mut BacklightDevice);
         pub(super) fn drmb_param_backlight() -> *const c_char;
+        #[cfg(CONFIG_KUNIT = "y")]
+        pub(super) fn drmb_test_removed_backlight() -> *mut BacklightDevice;
     }
 }
 
@@ -555,5 +557,37 @@ mod tests {
                 Ok(v)
             );
         }
+    }
+}
+
+#[kunit_tests(drm_brightness_binding)]
+mod binding_tests {
+    use super::*;
+
+    /// A rescan (at connector init, or after the bound backlight went) walks the class without the driver core's
+    /// lock, so it can report a backlight whose removal, our `remove_dev` callback included, already ran. Binding
+    /// it would leave the connector on a dead backlight until the next event (issue 10, point 10).
+    #[test]
+    fn rescan_does_not_bind_a_removed_backlight() -> Result {
+        // The module's own display has registered its connector by the time its suites run (after init).
+        assert!(!SHIM.lock().conns.is_empty());
+        // SAFETY: No preconditions.
+        let bd = kernel::error::from_err_ptr(unsafe { ffi::drmb_test_removed_backlight() })?;
+        // SAFETY: We hold a reference on `bd`, so it is alive (if unregistered) for the call.
+        unsafe { drmb_rust_bl_added(bd) };
+        let bound = SHIM
+            .lock()
+            .conns
+            .iter()
+            .any(|c| c.binder.bound() == Some(bd as usize));
+        if bound {
+            // Undo the stale binding, as the removal should have.
+            // SAFETY: As above.
+            unsafe { drmb_rust_bl_removed(bd) };
+        }
+        // SAFETY: Drops the reference `drmb_test_removed_backlight` took.
+        unsafe { ffi::drmb_bl_put(bd) };
+        assert!(!bound);
+        Ok(())
     }
 }

@@ -28,6 +28,8 @@ int drmb_bl_set(struct backlight_device *bd, u32 value);
 void drmb_bl_hold(struct backlight_device *bd);
 void drmb_bl_put(struct backlight_device *bd);
 const char *drmb_param_backlight(void);
+/* For KUnit: a backlight registered and unregistered again, still referenced (release with drmb_bl_put()). */
+struct backlight_device *drmb_test_removed_backlight(void);
 
 /* Rust (drm_brightness.rs); connectors are known by their struct drm_connector. */
 int drmb_rust_conn_added(struct drm_connector *conn, struct drmb_conn *c);

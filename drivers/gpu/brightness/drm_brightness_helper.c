@@ -276,3 +276,22 @@ const char *drmb_param_backlight(void)
 {
 	return backlight ? backlight : "";
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * What a rescan can hold when a backlight's removal runs concurrently: class_for_each_device() found the device,
+ * then its removal (and our remove_dev callback) ran before the rescan reported it.
+ */
+struct backlight_device *drmb_test_removed_backlight(void)
+{
+	struct backlight_properties props = { .type = BACKLIGHT_RAW, .max_brightness = 10 };
+	struct backlight_device *bd;
+
+	bd = backlight_device_register("drm_brightness-kunit", NULL, NULL, &drmb_probe_ops, &props);
+	if (IS_ERR(bd))
+		return bd;
+	get_device(&bd->dev);
+	backlight_device_unregister(bd);
+	return bd;
+}
+#endif

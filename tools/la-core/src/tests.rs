@@ -409,3 +409,33 @@ fn clock_square_wave() {
         Err(ProgramError::BadToken)
     );
 }
+
+// Issue 10, point 8: the analyzer (spec.rs) and the waveform chip (waveform.rs) read `010` differently.
+#[test]
+fn one_number_syntax_old_api() {
+    assert_eq!(spec::parse_u64("010"), parse_u64("010"));
+    assert_eq!(spec::parse_u64("++5"), None);
+    assert_eq!(spec::parse_u64("0x+5"), None);
+}
+
+// Issue 10, point 7: edge times overflow (a panic with overflow checks on).
+#[test]
+fn clock_time_overflow_is_an_error_old_api() {
+    struct Nop;
+    impl EdgeSink for Nop {
+        fn push(&mut self, _: Edge) -> Result<(), ProgramError> {
+            Ok(())
+        }
+    }
+    assert!(compile("clock half_ns=0x8000000000000000 count=2", &mut Nop).is_err());
+}
+
+// Issue 10, point 8: GPIO lookup tables hold 16-bit offsets.
+#[test]
+fn new_device_offset_above_u16_old_api() {
+    let mut nop = |_: &str, _: u32| Ok(());
+    assert_eq!(
+        spec::parse_new_device("x chip 65536", 32, &mut nop).unwrap_err(),
+        spec::SpecError::BadOffsets
+    );
+}
