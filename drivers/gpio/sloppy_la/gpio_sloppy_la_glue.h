@@ -16,6 +16,7 @@ int sla_set_consumer_name(struct gpio_descs *descs, unsigned int i, const char *
 int sla_read(struct gpio_descs *descs, u32 *state);
 bool sla_fatal_signal_pending(void);
 void sla_cond_resched(void);
+void sla_sleep_killable(u64 ns);
 int sla_probe_names(struct device *dev, const char **names, unsigned int n);
 int sla_probe_names_count(struct device *dev);
 struct sla_lookup *sla_lookup_add(const char *dev_id, unsigned int n, const char *const *chips, const u32 *offsets);
