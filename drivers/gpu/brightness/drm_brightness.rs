@@ -10,13 +10,14 @@
 //! platform > firmware), re-evaluated whenever a backlight device appears or goes (a class interface, no fixed
 //! delay); `display_brightness_max` (0: nothing bound, or the connector is disconnected); the 1:1 mapping with
 //! `offset`; the errors: above max `EINVAL`, nothing bound `ENODEV`, the backlight's own error (e.g. `EIO` from
-//! `update_status`) from the commit.
+//! `update_status`) from the commit. Writing the value a read returns is a no-op that succeeds, whatever the
+//! state (userspace restores every property it read).
 //!
 //! `/sys/kernel/debug/drm_brightness/connected` (0/1) plugs and unplugs the virtual display, as a hotplug would.
 
 use core::ffi::c_int;
 use kernel::ffi::c_char;
-use kernel::{prelude::*, uaccess::UserSliceReader};
+use kernel::{prelude::*, sync::SetOnce, uaccess::UserSliceReader};
 
 #[allow(dead_code)]
 #[path = "../../common/owned_debugfs.rs"]
@@ -84,6 +85,7 @@ mod ffi {
         pub(super) fn drmb_bl_set(bd: *mut BacklightDevice, value: u32) -> c_int;
         pub(super) fn drmb_bl_hold(bd: *mut BacklightDevice);
         pub(super) fn drmb_bl_put(bd: *mut BacklightDevice);
+        pub(super) fn drmb_bl_alive(bd: *mut BacklightDevice) -> bool;
         pub(super) fn drmb_param_backlight() -> *const c_char;
         #[cfg(CONFIG_KUNIT = "y")]
         pub(super) fn drmb_test_removed_backlight() -> *mut BacklightDevice;
@@ -143,6 +145,13 @@ struct Conn {
 }
 
 impl Conn {
+    /// The property's value now: the bound backlight's live level, mapped; 0 while nothing is bound.
+    fn property_now(&self) -> u32 {
+        self.bound
+            .as_ref()
+            .map_or(0, |b| self.binder.state.property_value(b.get()))
+    }
+
     /// Pushes `display_brightness_max` to the connector (a uevent if it changed).
     fn publish(&self) {
         // SAFETY: `handle` is live until the connector is removed, which removes this entry first.
@@ -249,6 +258,14 @@ unsafe extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
     if shim.stopping {
         return;
     }
+    // A rescan walks the class without the driver core's lock: it can report a backlight whose removal, our
+    // `drmb_rust_bl_removed` included, already ran, and binding that one would last until the next event. The
+    // removal clears the ops before it gets to us (and we hold our lock across check and bind), so a backlight
+    // seen alive here is unbound by its removal later.
+    // SAFETY: `bd` is live, by the function's safety requirement.
+    if !unsafe { ffi::drmb_bl_alive(bd) } {
+        return;
+    }
     // SAFETY: `bd` is live, by the function's safety requirement.
     let new = unsafe { info(bd) };
     for c in shim.conns.iter_mut() {
@@ -305,7 +322,7 @@ extern "C" fn drmb_rust_check(connector: *mut ffi::Connector, value: u64) -> c_i
     let Some(c) = shim.conn(connector) else {
         return ENODEV.to_errno();
     };
-    match c.binder.state.backlight_level(value) {
+    match c.binder.state.commit(value, c.property_now()) {
         Ok(_) => 0,
         Err(r) => errno(r).to_errno(),
     }
@@ -315,12 +332,13 @@ extern "C" fn drmb_rust_check(connector: *mut ffi::Connector, value: u64) -> c_i
 #[no_mangle]
 extern "C" fn drmb_rust_get(connector: *mut ffi::Connector) -> u64 {
     let mut shim = SHIM.lock();
-    shim.conn(connector).map_or(0, |c| {
-        c.bound
-            .as_ref()
-            .map_or(0, |b| u64::from(c.binder.state.property_value(b.get())))
-    })
+    shim.conn(connector)
+        .map_or(0, |c| u64::from(c.property_now()))
 }
+
+/// The `old_level` of a commit that did not touch the backlight: nothing to roll back. Never a real level
+/// (`max_brightness` is an `int`).
+const NO_ROLLBACK: u32 = u32::MAX;
 
 /// The commit: sets the backlight, returning its previous level for a rollback.
 ///
@@ -336,7 +354,17 @@ unsafe extern "C" fn drmb_rust_apply(
     let mut shim = SHIM.lock();
     let r = (|| {
         let c = shim.conn(connector).ok_or(ENODEV)?;
-        let level = c.binder.state.backlight_level(value).map_err(errno)?;
+        let Some(level) = c
+            .binder
+            .state
+            .commit(value, c.property_now())
+            .map_err(errno)?
+        else {
+            // The value it has: nothing to set.
+            // SAFETY: `old_level` is valid for a write, by the function's safety requirement.
+            unsafe { *old_level = NO_ROLLBACK };
+            return Ok(());
+        };
         let b = c.bound.as_ref().ok_or(ENODEV)?;
         let old = b.get();
         // SAFETY: `old_level` is valid for a write, by the function's safety requirement.
@@ -354,6 +382,9 @@ unsafe extern "C" fn drmb_rust_apply(
 /// A failed display commit after the brightness was applied: back to the old level.
 #[no_mangle]
 extern "C" fn drmb_rust_restore(connector: *mut ffi::Connector, old_level: u32) {
+    if old_level == NO_ROLLBACK {
+        return;
+    }
     if let Some(b) = SHIM.lock().conn(connector).and_then(|c| c.bound.as_ref()) {
         let _ = b.set(old_level);
     }
@@ -369,21 +400,37 @@ extern "C" fn drmb_rust_set_connected(connector: *mut ffi::Connector, connected:
     }
 }
 
-fn connected_show(d: &Display, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    // SAFETY: The display lives as long as this file (see `DrmBrightness`).
-    let on = unsafe { ffi::drmb_display_connected(d.raw) };
+/// The display, as the `connected` file sees it: set once the display is registered, which comes after the file.
+///
+/// # Invariants
+///
+/// The pointer is the live display of [`DrmBrightness`], which outlives the file (it is dropped after it).
+struct DisplayRef(*mut ffi::Display);
+
+// SAFETY: The display may be used from any thread.
+unsafe impl Send for DisplayRef {}
+// SAFETY: The display's C functions take their own locks.
+unsafe impl Sync for DisplayRef {}
+
+fn connected_show(d: &SetOnce<DisplayRef>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let Some(d) = d.as_ref() else {
+        return Ok(());
+    };
+    // SAFETY: By the invariant of `DisplayRef`.
+    let on = unsafe { ffi::drmb_display_connected(d.0) };
     writeln!(f, "{}", u8::from(on))
 }
 
-fn connected_store(d: &Display, r: &mut UserSliceReader) -> Result {
+fn connected_store(d: &SetOnce<DisplayRef>, r: &mut UserSliceReader) -> Result {
     let buf = read_write(r, 8)?;
     let on = match core::str::from_utf8(&buf).map_err(|_| EINVAL)?.trim() {
         "0" => false,
         "1" => true,
         _ => return Err(EINVAL),
     };
-    // SAFETY: The display lives as long as this file (see `DrmBrightness`).
-    unsafe { ffi::drmb_display_set_connected(d.raw, on) };
+    let d = d.as_ref().ok_or(ENODEV)?;
+    // SAFETY: By the invariant of `DisplayRef`.
+    unsafe { ffi::drmb_display_set_connected(d.0, on) };
     Ok(())
 }
 
@@ -424,9 +471,10 @@ impl Drop for Watch {
 }
 
 struct DrmBrightness {
-    // Dropped in declaration order: the debugfs file (which owns the display: no store runs while it goes),
+    // Dropped in declaration order: the debugfs file (no store runs once it is gone), the display it points to,
     // then the backlight watch.
-    _connected: Pin<KBox<File<Display>>>,
+    _connected: Pin<KBox<File<SetOnce<DisplayRef>>>>,
+    _display: Display,
     _dir: Dir,
     _watch: Watch,
 }
@@ -436,11 +484,9 @@ impl kernel::Module for DrmBrightness {
         // SAFETY: Called once, before anything else uses `SHIM`.
         unsafe { SHIM.init() };
         SHIM.lock().offset = module_parameters::offset.value();
-        // SAFETY: No preconditions.
-        let raw = unsafe { ffi::drmb_display_create() };
-        let raw = kernel::error::from_err_ptr(raw)?;
-        // INVARIANT: Created successfully.
-        let display = Display { raw };
+        // Everything that can fail comes before the DRM device registers (the last step of the display's
+        // creation): once registered, userspace may open it, and a failed init would unload the module under
+        // that open file.
         // SAFETY: No preconditions; reports every present backlight at once.
         kernel::error::to_result(unsafe { ffi::drmb_watch_backlights() })?;
         let watch = Watch;
@@ -449,13 +495,20 @@ impl kernel::Module for DrmBrightness {
             File::new(
                 &dir,
                 c"connected",
-                display,
+                SetOnce::new(),
                 Ops::show_store(connected_show, connected_store),
             ),
             GFP_KERNEL,
         )?;
+        // SAFETY: No preconditions.
+        let raw = kernel::error::from_err_ptr(unsafe { ffi::drmb_display_create() })?;
+        // INVARIANT: Created successfully.
+        let display = Display { raw };
+        // INVARIANT: `display` is kept in `Self`, after the file. The cell is empty, so this cannot fail.
+        connected.populate(DisplayRef(raw));
         Ok(Self {
             _connected: connected,
+            _display: display,
             _dir: dir,
             _watch: watch,
         })

@@ -27,6 +27,7 @@ u32 drmb_bl_get(struct backlight_device *bd);
 int drmb_bl_set(struct backlight_device *bd, u32 value);
 void drmb_bl_hold(struct backlight_device *bd);
 void drmb_bl_put(struct backlight_device *bd);
+bool drmb_bl_alive(struct backlight_device *bd);
 const char *drmb_param_backlight(void);
 /* For KUnit: a backlight registered and unregistered again, still referenced (release with drmb_bl_put()). */
 struct backlight_device *drmb_test_removed_backlight(void);

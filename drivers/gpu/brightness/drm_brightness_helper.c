@@ -15,8 +15,8 @@
  *   drmb_conn_set_max(), which sends HOTPLUG=1 CONNECTOR=<id> PROPERTY=<id>.
  *
  * Backlight class: 7.3 has no backlight registration notifier and does not export its class. The class pointer is
- * taken from a backlight device registered for that purpose and unregistered at once (named
- * "drm_brightness-probe", never bound); a class_interface then reports every backlight present and to come.
+ * taken from a backlight device named "drm_brightness-probe": an existing one, or one registered for that purpose
+ * and unregistered at once (never bound); a class_interface then reports every backlight present and to come.
  */
 
 #include <drm/drm_connector.h>
@@ -119,22 +119,27 @@ void drm_brightness_connector_fini(struct drm_connector *conn)
 }
 EXPORT_SYMBOL_GPL(drm_brightness_connector_fini);
 
-static struct drmb_conn *drmb_conn_of(struct drm_connector *conn)
+/*
+ * Whether prop is conn's display_brightness. The answer, not the struct drmb_conn, leaves the lock: a driver may
+ * call drm_brightness_connector_fini(), which frees it, while a property ioctl on that connector still runs (its
+ * files can outlive the connector's registration). The property itself belongs to the DRM device.
+ */
+static bool drmb_is_brightness(struct drm_connector *conn, struct drm_property *prop)
 {
 	struct drmb_conn *c;
+	bool ret;
 
 	mutex_lock(&drmb_conns_lock);
 	c = drmb_conn_find(conn);
+	ret = c && prop == c->brightness;
 	mutex_unlock(&drmb_conns_lock);
-	return c;
+	return ret;
 }
 
 int drm_brightness_atomic_set_property(struct drm_connector *conn, struct drm_brightness_state *bs,
 				       struct drm_property *prop, u64 val)
 {
-	struct drmb_conn *c = drmb_conn_of(conn);
-
-	if (!c || prop != c->brightness)
+	if (!drmb_is_brightness(conn, prop))
 		return -ENOENT;
 	bs->value = val;
 	bs->changed = true;
@@ -144,9 +149,7 @@ EXPORT_SYMBOL_GPL(drm_brightness_atomic_set_property);
 
 int drm_brightness_atomic_get_property(struct drm_connector *conn, struct drm_property *prop, u64 *val)
 {
-	struct drmb_conn *c = drmb_conn_of(conn);
-
-	if (!c || prop != c->brightness)
+	if (!drmb_is_brightness(conn, prop))
 		return -ENOENT;
 	*val = drmb_rust_get(conn);
 	return 0;
@@ -206,17 +209,25 @@ static struct class_interface drmb_bl_interface = {
 };
 
 static const struct backlight_ops drmb_probe_ops;
+#define DRMB_PROBE_NAME "drm_brightness-probe"
 
 int drmb_watch_backlights(void)
 {
 	struct backlight_properties props = { .type = BACKLIGHT_RAW, .max_brightness = 1 };
 	struct backlight_device *probe;
 
-	probe = backlight_device_register("drm_brightness-probe", NULL, NULL, &drmb_probe_ops, &props);
-	if (IS_ERR(probe))
-		return PTR_ERR(probe);
-	drmb_bl_class = probe->dev.class;
-	backlight_device_unregister(probe);
+	/* A backlight that already has the name (whoever made it) shows the class as well; registering would fail. */
+	probe = backlight_device_get_by_name(DRMB_PROBE_NAME);
+	if (probe) {
+		drmb_bl_class = probe->dev.class;
+		put_device(&probe->dev);
+	} else {
+		probe = backlight_device_register(DRMB_PROBE_NAME, NULL, NULL, &drmb_probe_ops, &props);
+		if (IS_ERR(probe))
+			return PTR_ERR(probe);
+		drmb_bl_class = probe->dev.class;
+		backlight_device_unregister(probe);
+	}
 	drmb_bl_interface.class = drmb_bl_class;
 	return class_interface_register(&drmb_bl_interface);
 }
@@ -265,6 +276,17 @@ void drmb_bl_hold(struct backlight_device *bd)
 void drmb_bl_put(struct backlight_device *bd)
 {
 	put_device(&bd->dev);
+}
+
+/* Whether bd's unregistration has not begun: backlight_device_unregister() clears ops, under ops_lock, first. */
+bool drmb_bl_alive(struct backlight_device *bd)
+{
+	bool alive;
+
+	mutex_lock(&bd->ops_lock);
+	alive = bd->ops;
+	mutex_unlock(&bd->ops_lock);
+	return alive;
 }
 
 /* A string module parameter (the Rust module_param support of 7.3 has integers and bools only). */
