@@ -12,6 +12,7 @@
 #include <linux/property.h>
 #include <linux/preempt.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 
 #include "gpio_waveform_glue.h"
 #include "../../common/owned_debugfs_glue.h"
@@ -172,6 +173,39 @@ void wf_board_unregister(struct wf_board *b)
 	kfree(b->names);
 	kfree(b->lookup);
 	kfree(b);
+}
+
+/* The raw spinlock of raw_spinlock.rs (the Rust kernel crate of 7.3 has none). */
+void wf_raw_spin_lock_init(raw_spinlock_t *lock, const char *name, struct lock_class_key *key)
+{
+#ifdef CONFIG_DEBUG_SPINLOCK
+	__raw_spin_lock_init(lock, name, key, LD_WAIT_SPIN);
+#else
+	raw_spin_lock_init(lock);
+#endif
+}
+
+unsigned long wf_raw_spin_lock_irqsave(raw_spinlock_t *lock)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+bool wf_raw_spin_trylock_irqsave(raw_spinlock_t *lock, unsigned long *flags)
+{
+	return raw_spin_trylock_irqsave(lock, *flags);
+}
+
+void wf_raw_spin_unlock_irqrestore(raw_spinlock_t *lock, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(lock, flags);
+}
+
+void wf_raw_spin_assert_is_held(raw_spinlock_t *lock)
+{
+	lockdep_assert_held(lock);
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)
