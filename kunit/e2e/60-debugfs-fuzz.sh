@@ -9,7 +9,7 @@
 D=/sys/kernel/debug
 LA=$D/gpio-sloppy-logic-analyzer
 SEED=10
-COUNT=2000
+COUNT=1500
 
 # The analyzer as the other tests load it keeps interrupts off for up to 5 s and takes 256 MiB buffers; random
 # settings would make that minutes of captures and more memory than the VM has. The default window, 16 MiB.

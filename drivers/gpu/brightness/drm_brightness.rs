@@ -74,7 +74,6 @@ mod ffi {
         pub(super) fn drmb_conn_set_max(c: *mut Conn, max: u32);
         pub(super) fn drmb_watch_backlights() -> c_int;
         pub(super) fn drmb_unwatch_backlights();
-        pub(super) fn drmb_rescan(skip: *mut BacklightDevice);
         pub(super) fn drmb_bl_info(
             bd: *mut BacklightDevice,
             name: *mut *const c_char,
@@ -85,7 +84,6 @@ mod ffi {
         pub(super) fn drmb_bl_set(bd: *mut BacklightDevice, value: u32) -> c_int;
         pub(super) fn drmb_bl_hold(bd: *mut BacklightDevice);
         pub(super) fn drmb_bl_put(bd: *mut BacklightDevice);
-        pub(super) fn drmb_bl_alive(bd: *mut BacklightDevice) -> bool;
         pub(super) fn drmb_param_backlight() -> *const c_char;
         #[cfg(CONFIG_KUNIT = "y")]
         pub(super) fn drmb_test_removed_backlight() -> *mut BacklightDevice;
@@ -97,11 +95,11 @@ mod ffi {
 /// # Invariants
 ///
 /// `bd` is a registered-or-unregistering backlight device on which this value holds a device reference.
-struct BoundBacklight {
+struct BacklightRef {
     bd: *mut ffi::BacklightDevice,
 }
 
-impl BoundBacklight {
+impl BacklightRef {
     /// Takes a reference on `bd`.
     ///
     /// # Safety
@@ -112,6 +110,31 @@ impl BoundBacklight {
         unsafe { ffi::drmb_bl_hold(bd) };
         // INVARIANT: We took a reference.
         Self { bd }
+    }
+
+    /// Another reference on the same device.
+    fn another(&self) -> Self {
+        // SAFETY: `bd` is alive: we hold a reference (type invariant).
+        unsafe { Self::hold(self.bd) }
+    }
+
+    /// The key the policy knows the device by: its address.
+    fn key(&self) -> usize {
+        self.bd as usize
+    }
+
+    /// Name, type and `max_brightness`, as the policy sees them.
+    fn info(&self) -> Backlight<'_> {
+        let (mut name, mut type_, mut max): (*const c_char, u32, u32) = (core::ptr::null(), 0, 0);
+        // SAFETY: `bd` is referenced (type invariant); the out pointers are valid.
+        unsafe { ffi::drmb_bl_info(self.bd, &mut name, &mut type_, &mut max) };
+        // SAFETY: `dev_name()` is NUL-terminated and lives as long as the device, which our reference keeps.
+        let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
+        Backlight {
+            name,
+            type_,
+            max_brightness: max,
+        }
     }
 
     fn get(&self) -> u32 {
@@ -125,7 +148,7 @@ impl BoundBacklight {
     }
 }
 
-impl Drop for BoundBacklight {
+impl Drop for BacklightRef {
     fn drop(&mut self) {
         // SAFETY: We hold one reference (type invariant).
         unsafe { ffi::drmb_bl_put(self.bd) };
@@ -141,7 +164,7 @@ struct Conn {
     /// Which backlight is bound (keyed by the device's address) and the resulting state.
     binder: Binder<usize>,
     /// The reference on the bound backlight (`binder.bound()`).
-    bound: Option<BoundBacklight>,
+    bound: Option<BacklightRef>,
 }
 
 impl Conn {
@@ -157,23 +180,45 @@ impl Conn {
         // SAFETY: `handle` is live until the connector is removed, which removes this entry first.
         unsafe { ffi::drmb_conn_set_max(self.handle as *mut ffi::Conn, self.binder.state.max()) };
     }
+
+    /// Offers backlight `b`: binds it if the policy prefers it to what is bound.
+    fn offer(&mut self, b: &BacklightRef) {
+        let new = b.info();
+        if let Change::Bound { .. } = self.binder.added(wanted(), b.key(), &new) {
+            // The old reference (if any) goes after the new state is visible.
+            let _old = self.bound.replace(b.another());
+            pr_info!(
+                "connector {:#x}: bound to backlight {}\n",
+                self.connector,
+                kernel::str::BStr::from_bytes(new.name)
+            );
+            self.publish();
+        }
+    }
 }
 
 /// The shim's state, behind [`SHIM`].
 struct Shim {
     conns: KVec<Conn>,
+    /// Every registered backlight, with a reference: added by the class interface's `add_dev` (which also reports
+    /// those present when the watch starts) and removed by its `remove_dev`, both under the class's lock and ours.
+    /// A rescan walks this list, not the class: a walk of the class runs without the driver core's lock and can
+    /// report a backlight whose removal (our `remove_dev` included) already ran, which would stay bound until the
+    /// next event.
+    backlights: KVec<BacklightRef>,
     offset: u32,
     /// Set at unload: no more binding.
     stopping: bool,
 }
 
-// SAFETY: `BoundBacklight`'s pointer is a refcounted kernel object usable from any thread.
+// SAFETY: `BacklightRef`'s pointer is a refcounted kernel object usable from any thread.
 unsafe impl Send for Shim {}
 
 kernel::sync::global_lock! {
     // SAFETY: Initialized in `DrmBrightness::init` before any callback can run.
     unsafe(uninit) static SHIM: Mutex<Shim> = Shim {
         conns: KVec::new(),
+        backlights: KVec::new(),
         offset: 0,
         stopping: false,
     };
@@ -185,6 +230,18 @@ impl Shim {
             .iter_mut()
             .find(|c| c.connector == connector as usize)
     }
+
+    /// The rescan of connector `i` (a new one, or one whose backlight went): offers it every registered backlight.
+    fn rescan(&mut self, i: usize) {
+        let Shim {
+            conns, backlights, ..
+        } = self;
+        if let Some(c) = conns.get_mut(i) {
+            for b in backlights.iter() {
+                c.offer(b);
+            }
+        }
+    }
 }
 
 /// The wanted backlight name, if the parameter is set.
@@ -192,22 +249,6 @@ fn wanted() -> Option<&'static [u8]> {
     // SAFETY: The glue returns a NUL-terminated string that lives as long as the module (a module parameter).
     let s = unsafe { CStr::from_char_ptr(ffi::drmb_param_backlight()) }.to_bytes();
     (!s.is_empty()).then_some(s)
-}
-
-/// # Safety
-///
-/// `bd` is a live backlight device.
-unsafe fn info<'a>(bd: *mut ffi::BacklightDevice) -> Backlight<'a> {
-    let (mut name, mut type_, mut max): (*const c_char, u32, u32) = (core::ptr::null(), 0, 0);
-    // SAFETY: `bd` is live; the out pointers are valid.
-    unsafe { ffi::drmb_bl_info(bd, &mut name, &mut type_, &mut max) };
-    // SAFETY: `dev_name()` is NUL-terminated and lives as long as the device, which outlives this callback.
-    let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
-    Backlight {
-        name,
-        type_,
-        max_brightness: max,
-    }
 }
 
 /// A connector initialised through the helper.
@@ -227,10 +268,13 @@ unsafe extern "C" fn drmb_rust_conn_added(
         binder: Binder::new(shim.offset),
         bound: None,
     };
-    match shim.conns.push(conn, GFP_KERNEL) {
-        Ok(()) => 0,
-        Err(_) => ENOMEM.to_errno(),
+    if shim.conns.push(conn, GFP_KERNEL).is_err() {
+        return ENOMEM.to_errno();
     }
+    // Backlights registered before this connector.
+    let i = shim.conns.len() - 1;
+    shim.rescan(i);
+    0
 }
 
 /// A connector going away: forget it and release its backlight.
@@ -247,7 +291,8 @@ extern "C" fn drmb_rust_conn_removed(connector: *mut ffi::Connector) {
     drop(gone);
 }
 
-/// Called by the class interface for every backlight present and to come (and by rescans).
+/// Called by the class interface for every backlight present when the watch starts and for every one registered
+/// later (under the class's lock, so never at the same time as [`drmb_rust_bl_removed`]).
 ///
 /// # Safety
 ///
@@ -258,54 +303,44 @@ unsafe extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
     if shim.stopping {
         return;
     }
-    // A rescan walks the class without the driver core's lock: it can report a backlight whose removal, our
-    // `drmb_rust_bl_removed` included, already ran, and binding that one would last until the next event. The
-    // removal clears the ops before it gets to us (and we hold our lock across check and bind), so a backlight
-    // seen alive here is unbound by its removal later.
     // SAFETY: `bd` is live, by the function's safety requirement.
-    if !unsafe { ffi::drmb_bl_alive(bd) } {
-        return;
-    }
-    // SAFETY: `bd` is live, by the function's safety requirement.
-    let new = unsafe { info(bd) };
+    let b = unsafe { BacklightRef::hold(bd) };
     for c in shim.conns.iter_mut() {
-        if let Change::Bound { .. } = c.binder.added(wanted(), bd as usize, &new) {
-            // SAFETY: Live, as above. The old reference (if any) goes after the new state is visible.
-            let _old = c.bound.replace(unsafe { BoundBacklight::hold(bd) });
-            pr_info!(
-                "connector {:#x}: bound to backlight {}\n",
-                c.connector,
-                kernel::str::BStr::from_bytes(new.name)
-            );
-            c.publish();
-        }
+        c.offer(&b);
+    }
+    if shim.backlights.push(b, GFP_KERNEL).is_err() {
+        pr_warn!("out of memory: a backlight is not remembered for rebinding\n");
     }
 }
 
-/// Called by the class interface when a backlight goes.
+/// Called by the class interface when a backlight goes: every connector bound to it is unbound and rescanned.
 ///
 /// # Safety
 ///
 /// `bd` is a backlight device being unregistered, alive for the duration of the call.
 #[no_mangle]
 unsafe extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::BacklightDevice) {
-    let rescan = {
+    let gone = {
         let mut shim = SHIM.lock();
-        let mut unbound = false;
-        for c in shim.conns.iter_mut() {
+        let gone = shim
+            .backlights
+            .iter()
+            .position(|b| b.bd == bd)
+            .and_then(|i| shim.backlights.remove(i).ok());
+        for i in 0..shim.conns.len() {
+            let c = &mut shim.conns[i];
             if c.binder.removed(bd as usize) == Change::Unbound {
                 c.publish();
                 drop(c.bound.take());
-                unbound = true;
+                if !shim.stopping {
+                    // Another backlight may take over.
+                    shim.rescan(i);
+                }
             }
         }
-        unbound && !shim.stopping
+        gone
     };
-    if rescan {
-        // Another backlight may take over (the lock is not held: the rescan calls `drmb_rust_bl_added`).
-        // SAFETY: `bd` is still live (it is being removed); the glue skips it.
-        unsafe { ffi::drmb_rescan(bd) };
-    }
+    drop(gone);
 }
 
 fn errno(r: Reject) -> Error {
@@ -461,12 +496,22 @@ struct Watch;
 impl Drop for Watch {
     fn drop(&mut self) {
         SHIM.lock().stopping = true;
-        // SAFETY: Registered in `init`. Calls `drmb_rust_bl_removed` for every device, dropping our reference.
+        // SAFETY: Registered in `init`. Calls `drmb_rust_bl_removed` for every device, dropping our references.
         unsafe { ffi::drmb_unwatch_backlights() };
-        // Whatever is still bound (nothing, normally) is released here.
-        for c in SHIM.lock().conns.iter_mut() {
-            drop(c.bound.take());
-        }
+        // Whatever is still held (nothing, normally) is released here, outside the lock.
+        let (bound, backlights) = {
+            let mut shim = SHIM.lock();
+            let mut bound = KVec::new();
+            for c in shim.conns.iter_mut() {
+                if let Some(b) = c.bound.take() {
+                    // On allocation failure the reference is dropped at once, under the lock: still correct.
+                    let _ = bound.push(b, GFP_KERNEL);
+                }
+            }
+            (bound, core::mem::take(&mut shim.backlights))
+        };
+        drop(bound);
+        drop(backlights);
     }
 }
 
@@ -617,29 +662,32 @@ mod tests {
 mod binding_tests {
     use super::*;
 
-    /// A rescan (at connector init, or after the bound backlight went) walks the class without the driver core's
-    /// lock, so it can report a backlight whose removal, our `remove_dev` callback included, already ran. Binding
-    /// it would leave the connector on a dead backlight until the next event (issue 10, point 10).
+    /// A rescan (at connector init, or after the bound backlight went) must never bind a backlight whose removal
+    /// already ran (issue 10, point 10). It used to walk the class without the driver core's lock and report each
+    /// device found to `drmb_rust_bl_added`, which bound a removed one (this test, in its first form, called it
+    /// with such a device: `Expected !bound to be true, but is false`). It now walks the shim's own list, which a
+    /// removal leaves before it returns.
     #[test]
     fn rescan_does_not_bind_a_removed_backlight() -> Result {
         // The module's own display has registered its connector by the time its suites run (after init).
         assert!(!SHIM.lock().conns.is_empty());
         // SAFETY: No preconditions.
         let bd = kernel::error::from_err_ptr(unsafe { ffi::drmb_test_removed_backlight() })?;
-        // SAFETY: We hold a reference on `bd`, so it is alive (if unregistered) for the call.
-        unsafe { drmb_rust_bl_added(bd) };
-        let bound = SHIM
-            .lock()
-            .conns
-            .iter()
-            .any(|c| c.binder.bound() == Some(bd as usize));
-        if bound {
-            // Undo the stale binding, as the removal should have.
-            // SAFETY: As above.
-            unsafe { drmb_rust_bl_removed(bd) };
-        }
+        let (known, bound) = {
+            let mut shim = SHIM.lock();
+            for i in 0..shim.conns.len() {
+                shim.rescan(i);
+            }
+            (
+                shim.backlights.iter().any(|b| b.bd == bd),
+                shim.conns
+                    .iter()
+                    .any(|c| c.binder.bound() == Some(bd as usize)),
+            )
+        };
         // SAFETY: Drops the reference `drmb_test_removed_backlight` took.
         unsafe { ffi::drmb_bl_put(bd) };
+        assert!(!known);
         assert!(!bound);
         Ok(())
     }

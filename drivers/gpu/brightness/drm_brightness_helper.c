@@ -92,8 +92,6 @@ int drm_brightness_connector_init(struct drm_connector *conn)
 		goto err;
 	list_add(&c->node, &drmb_conns);
 	mutex_unlock(&drmb_conns_lock);
-	/* Backlights registered before this connector. */
-	drmb_rescan(NULL);
 	return 0;
 err:
 	/* Properties, if created, belong to the device and go with its mode config. */
@@ -238,19 +236,6 @@ void drmb_unwatch_backlights(void)
 	drmb_bl_class = NULL;
 }
 
-static int drmb_rescan_one(struct device *dev, void *skip)
-{
-	if (dev != skip)
-		drmb_rust_bl_added(to_backlight_device(dev));
-	return 0;
-}
-
-void drmb_rescan(struct backlight_device *skip)
-{
-	if (drmb_bl_class)
-		class_for_each_device(drmb_bl_class, NULL, skip ? &skip->dev : NULL, drmb_rescan_one);
-}
-
 void drmb_bl_info(struct backlight_device *bd, const char **name, u32 *type, u32 *max)
 {
 	*name = dev_name(&bd->dev);
@@ -278,17 +263,6 @@ void drmb_bl_put(struct backlight_device *bd)
 	put_device(&bd->dev);
 }
 
-/* Whether bd's unregistration has not begun: backlight_device_unregister() clears ops, under ops_lock, first. */
-bool drmb_bl_alive(struct backlight_device *bd)
-{
-	bool alive;
-
-	mutex_lock(&bd->ops_lock);
-	alive = bd->ops;
-	mutex_unlock(&bd->ops_lock);
-	return alive;
-}
-
 /* A string module parameter (the Rust module_param support of 7.3 has integers and bools only). */
 static char *backlight = "";
 module_param(backlight, charp, 0444);
@@ -301,8 +275,8 @@ const char *drmb_param_backlight(void)
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /*
- * What a rescan can hold when a backlight's removal runs concurrently: class_for_each_device() found the device,
- * then its removal (and our remove_dev callback) ran before the rescan reported it.
+ * A backlight whose removal (our remove_dev callback included) has run, still referenced, as a walk of the class
+ * can hold one: what a rescan must never bind.
  */
 struct backlight_device *drmb_test_removed_backlight(void)
 {

@@ -189,6 +189,82 @@ pub fn words(file_name: &str) -> &'static [&'static str] {
     }
 }
 
+/// Well-formed lines of a file, with `{n}` (a small or boundary number), `{d}` (0 to 3), `{b}` (0 or 1), `{t}` (a
+/// backlight type), `{c}` (a trigger term) for the generator to fill in: they get past the parsers, into the
+/// states (instances, backlights, faults, programs) the rest of the inputs then hit.
+pub fn templates(file_name: &str) -> &'static [&'static str] {
+    match file_name {
+        "program" => &[
+            "edges idle={n} {n}:{n} {n}:{n}",
+            "i2c rate={n} write 0x50 de ad ; read 0x50 12n",
+            "clock line={d} half_ns={n} count={n}",
+            "uart baud={n} tx={d} 55 aa",
+            "spi rate={n} mode={d} a5 5a / 3c c3",
+        ],
+        "play" => &["{n}", "stop", "0"],
+        "new_device" => &[
+            "fz{d} gpio-waveform 1{d}",
+            "fz{d} gpio-waveform 2{d}-2{n} names=A,B",
+            "fz{d} gpio-waveform {n}",
+        ],
+        "delete_device" => &["fz{d}", "fza", "fzb"],
+        "faults" => &[
+            "fail_nth={n}",
+            "stuck_busy={b}",
+            "lose_events={n}",
+            "slow_us={n}",
+            "hang={b}",
+            "fail_nth={n} hang={b} slow_us={n}",
+        ],
+        "control" => &[
+            "add name=fz{d} type={t} max={n} brightness={n}",
+            "add name=fz{d} max={n} clamp={n}",
+            "remove name=fz{d}",
+            "fail name=fz{d} errno={n}",
+            "hotkey name=fz{d} brightness={n}",
+        ],
+        "connected" => &["{b}"],
+        "trigger_expr" => &["{c}", "{c}+{c}", "{c},{c}+{c}"],
+        "capture" | "delay_ns" | "buf_size" | "trigger_timeout_ms" | "pretrigger_percent" => {
+            &["{n}"]
+        }
+        _ => &[],
+    }
+}
+
+/// A template of the file with its fields filled in, or `None` if the file has none.
+fn from_template(file_name: &str, rng: &mut Rng) -> Option<String> {
+    let all = templates(file_name);
+    if all.is_empty() {
+        return None;
+    }
+    let t = *rng.pick(all);
+    let mut out = String::new();
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        // Every field is three characters; `rest.len()` ends a malformed template.
+        let field = rest.get(open..open + 3).unwrap_or("{c}");
+        match field {
+            "{n}" if rng.one_in(4) => out.push_str(number(rng).trim_end()),
+            "{n}" => out.push_str(&(rng.next_u64() % 1000).to_string()),
+            "{d}" => out.push_str(&rng.below(4).to_string()),
+            "{b}" => out.push_str(&rng.below(2).to_string()),
+            "{t}" => out.push_str(rng.pick::<&str>(&["raw", "platform", "firmware"])),
+            _ => {
+                out.push_str(&(1 + rng.below(33)).to_string());
+                out.push(*rng.pick(&['L', 'H', 'R', 'F', 'E']));
+            }
+        }
+        rest = rest.get(open + 3..).unwrap_or("");
+    }
+    out.push_str(rest);
+    if rng.one_in(2) {
+        out.push('\n');
+    }
+    Some(out)
+}
+
 /// A number as text: a boundary value or a random one, in decimal, hex or octal, now and then signed, padded, with
 /// a trailing newline or trailing junk.
 pub fn number(rng: &mut Rng) -> String {
@@ -276,6 +352,11 @@ fn mutate(bytes: &mut Vec<u8>, rng: &mut Rng) {
 
 /// One input for the file named `name` (its last path component).
 pub fn input(name: &str, rng: &mut Rng) -> Vec<u8> {
+    if rng.one_in(4) {
+        if let Some(line) = from_template(name, rng) {
+            return line.into_bytes();
+        }
+    }
     match rng.below(20) {
         0..=4 => number(rng).into_bytes(),
         5..=10 => line(name, rng).into_bytes(),

@@ -82,3 +82,33 @@ fn escape_shows_what_was_written() {
     assert_eq!(escape(b"ab\n\0\xff\\"), "ab\\n\\x00\\xff\\\\");
     assert!(escape(&[b'x'; 500]).ends_with("... (500 bytes)"));
 }
+
+#[test]
+fn templates_fill_every_field() {
+    let mut rng = Rng::new(9);
+    for name in [
+        "program",
+        "play",
+        "new_device",
+        "delete_device",
+        "faults",
+        "control",
+        "connected",
+        "trigger_expr",
+    ] {
+        assert!(!templates(name).is_empty(), "{name}");
+        for _ in 0..200 {
+            let i = input(name, &mut rng);
+            let text = String::from_utf8_lossy(&i);
+            assert!(
+                !text.contains("{n}") && !text.contains("{d}") && !text.contains("{c}"),
+                "{text}"
+            );
+        }
+    }
+    let lines: Vec<Vec<u8>> = (0..2000).map(|_| input("control", &mut rng)).collect();
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with(b"add name=fz") && l.windows(9).any(|w| w == b"type=raw ")));
+    assert!(lines.iter().any(|l| l.starts_with(b"remove name=fz")));
+}
