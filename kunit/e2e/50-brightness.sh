@@ -42,6 +42,11 @@ fi
 # No backlight yet: unsupported.
 expect_eq bright_unbound_max "$(get)" "0 0"
 expect_err bright_unbound_write_enodev "No such device" drmbright set 1
+# Issue 10, point 9: writing the value a read returns is a no-op that succeeds (compositors and igt's kms_properties
+# restore every connector property in their commits); any other value keeps its error.
+expect bright_unbound_write_current_legacy drmbright set 0
+expect bright_unbound_write_current_atomic drmbright set --atomic 0
+expect bright_unbound_write_current_test_only drmbright set --atomic --test-only 0
 
 # Late registration: max goes from 0 to N with a property uevent.
 watch_start
@@ -106,6 +111,7 @@ write_file $FB "add name=panel type=raw max=255 brightness=30"
 write_file $CONN 0
 expect_eq bright_disconnected_max_zero "$(get)" "0 0"
 expect_err bright_disconnected_write_enodev "No such device" drmbright set 1
+expect bright_disconnected_write_current drmbright set --atomic 0
 write_file $CONN 1
 expect_eq bright_reconnected "$(get)" "30 255"
 expect_err bright_connected_bad_value "Invalid argument" write_file $CONN 2
@@ -135,3 +141,17 @@ expect bright_rmmod_fake rmmod fake_backlight
 expect bright_reload_fake insmod $RFL_MODULES/fake_backlight.ko
 expect bright_reload insmod $RFL_MODULES/drm_brightness.ko
 expect_eq bright_reload_unbound "$(get)" "0 0"
+
+# Issue 10, point 10: a backlight that happens to have the name the shim registers to find the backlight class no
+# longer makes loading fail (it did, and only after the DRM device had been registered and shown to userspace).
+expect bright_rmmod_for_probe_name rmmod drm_brightness
+write_file $FB "add name=drm_brightness-probe type=platform max=100 brightness=30"
+expect bright_insmod_with_probe_name_taken insmod $RFL_MODULES/drm_brightness.ko
+expect_eq bright_probe_named_backlight_binds "$(get)" "30 100"
+write_file $FB "remove name=drm_brightness-probe"
+# Issue 10, point 10: drm_brightness_connector_fini() frees the helper's per-connector state. For this module's own
+# display it runs only once no file of the card is open (they pin the module), so no property ioctl can race it in
+# the test kernel; the helper no longer keeps that state past its lock for a driver whose files can stay open.
+exec 7<> /dev/dri/card0
+expect_err bright_rmmod_refused_with_card_open "can't unload" rmmod drm_brightness
+exec 7<&-

@@ -50,3 +50,24 @@ load_la() {
 	# shellcheck disable=SC2086
 	insmod "$RFL_MODULES/gpio_sloppy_la.ko" ${*:-max_irqoff_us=5000000}
 }
+
+# uptime_cs: the time since boot in centiseconds.
+uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+
+# alive PID: whether PID still runs (a zombie that this shell has not reaped yet has ended).
+alive() {
+	state=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' /proc/$1/stat 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# wait_gone PID CS: waits at most CS centiseconds for PID (a child of this shell) to end, and reaps it; fails if
+# it still runs then. For tests of what must end at once, so that a regression fails instead of hanging the run.
+wait_gone() {
+	t_start=$(uptime_cs)
+	while alive $1; do
+		[ $(($(uptime_cs) - t_start)) -ge $2 ] && return 1
+		sleep 0.05
+	done
+	wait $1 2>/dev/null
+	return 0
+}

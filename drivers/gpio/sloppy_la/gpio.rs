@@ -45,6 +45,7 @@ mod ffi {
         pub(super) fn sla_read(probes: *mut SlaProbes, state: *mut u32) -> c_int;
         pub(super) fn sla_fatal_signal_pending() -> bool;
         pub(super) fn sla_cond_resched();
+        pub(super) fn sla_sleep_killable(ns: u64);
         pub(super) fn sla_probe_names(
             dev: *mut c_void,
             names: *mut *const c_char,
@@ -168,6 +169,12 @@ pub(crate) fn fatal_signal_pending() -> bool {
 pub(crate) fn cond_resched() {
     // SAFETY: Called in process context with IRQs and preemption enabled.
     unsafe { ffi::sla_cond_resched() }
+}
+
+/// Sleeps up to `ns` with interrupts on; only a fatal signal ends the sleep early.
+pub(crate) fn sleep_killable(ns: u64) {
+    // SAFETY: Called in process context with IRQs and preemption enabled (between two sampling windows).
+    unsafe { ffi::sla_sleep_killable(ns) }
 }
 
 /// Reads the `probe-names` property of `dev`; fails as upstream does when the count does not match.

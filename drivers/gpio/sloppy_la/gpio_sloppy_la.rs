@@ -42,6 +42,9 @@ use owned_debugfs::{read_write, Dir, File, Ops};
 // The kernel-independent logic, shared with the host crate `tools/la-core` (which unit-tests it). Its items are
 // `pub` for that crate.
 #[allow(unreachable_pub, dead_code)]
+#[path = "../shared/number.rs"]
+mod number;
+#[allow(unreachable_pub, dead_code)]
 #[path = "../shared/samples.rs"]
 mod samples;
 #[allow(unreachable_pub, dead_code)]
@@ -312,7 +315,7 @@ impl kernel::InPlaceModule for SloppyLa {
 
 #[kunit_tests(gpio_sloppy_la)]
 mod tests {
-    use super::{samples, spec, timing, trigger};
+    use super::{number, samples, spec, timing, trigger};
 
     fn steps(text: &str, probes: u32) -> Result<KVec<trigger::Step>, trigger::TriggerError> {
         let mut v = KVec::new();
@@ -388,8 +391,9 @@ mod tests {
 
     #[test]
     fn interface_validation() {
-        assert_eq!(spec::parse_u64("0x20\n"), Some(32));
-        assert_eq!(spec::parse_u64("12 "), None);
+        assert_eq!(number::parse_u64("0x20\n"), Some(32));
+        assert_eq!(number::parse_u64("010"), Some(8));
+        assert_eq!(number::parse_u64("12 "), None);
         let mut n = 0;
         let d = spec::parse_new_device("bus gpio-waveform 0-2 names=A,B,C", 32, &mut |_, _| {
             n += 1;

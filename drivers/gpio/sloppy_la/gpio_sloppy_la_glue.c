@@ -19,6 +19,7 @@
 #include <linux/gpio/consumer.h>
 #include <linux/gpio/driver.h>
 #include <linux/gpio/machine.h>
+#include <linux/hrtimer.h>
 #include <linux/of.h>
 #include <linux/pinctrl/consumer.h>
 #include <linux/property.h>
@@ -294,6 +295,19 @@ void sla_cond_resched(void)
 	cond_resched();
 }
 
+/*
+ * A wait for a sampling deadline beyond the IRQs-off window: asleep, interrupts on. TASK_KILLABLE: a fatal signal
+ * ends it at once (other signals do not abort a capture, as upstream); each sleep is short, so the hung-task
+ * detector never sees one.
+ */
+void sla_sleep_killable(u64 ns)
+{
+	ktime_t t = ns_to_ktime(ns);
+
+	set_current_state(TASK_KILLABLE);
+	schedule_hrtimeout(&t, HRTIMER_MODE_REL);
+}
+
 int sla_probe_names(struct device *dev, const char **names, unsigned int n)
 {
 	return device_property_read_string_array(dev, "probe-names", names, n);
@@ -309,11 +323,15 @@ struct sla_lookup {
 	unsigned int n;
 };
 
+/* A table for n probes; -EINVAL if an offset does not fit the table (16 bits), -ENOMEM. */
 struct sla_lookup *sla_lookup_add(const char *dev_id, unsigned int n, const char *const *chips, const u32 *offsets)
 {
 	struct sla_lookup *l;
 	unsigned int i;
 
+	for (i = 0; i < n; i++)
+		if (offsets[i] > U16_MAX)
+			return ERR_PTR(-EINVAL);
 	l = kzalloc(sizeof(*l), GFP_KERNEL);
 	if (!l)
 		return ERR_PTR(-ENOMEM);
@@ -325,8 +343,6 @@ struct sla_lookup *sla_lookup_add(const char *dev_id, unsigned int n, const char
 	if (!l->table->dev_id)
 		goto err;
 	for (i = 0; i < n; i++) {
-		if (offsets[i] > U16_MAX)
-			goto err;
 		l->table->table[i] = (struct gpiod_lookup)
 			GPIO_LOOKUP_IDX(kstrdup(chips[i], GFP_KERNEL), offsets[i], "probe", i, GPIO_ACTIVE_HIGH);
 		if (!l->table->table[i].key)

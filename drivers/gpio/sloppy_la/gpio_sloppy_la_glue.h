@@ -19,6 +19,7 @@ int sla_set_consumer_name(struct sla_probes *p, unsigned int i, const char *name
 int sla_read(struct sla_probes *p, u32 *state);
 bool sla_fatal_signal_pending(void);
 void sla_cond_resched(void);
+void sla_sleep_killable(u64 ns);
 int sla_probe_names(struct device *dev, const char **names, unsigned int n);
 int sla_probe_names_count(struct device *dev);
 struct sla_lookup *sla_lookup_add(const char *dev_id, unsigned int n, const char *const *chips, const u32 *offsets);
