@@ -45,7 +45,7 @@ check:
 	@scripts/check.sh
 
 check-debug:
-	@KVARIANT=debug QEMU_TIMEOUT=$${QEMU_TIMEOUT:-3600} scripts/check.sh
+	@KVARIANT=debug QEMU_TIMEOUT=$${QEMU_TIMEOUT:-5400} RFL_ENV="rfl_script_timeout=3000 $${RFL_ENV:-}" scripts/check.sh
 
 soak:
 	@scripts/soak.sh
