@@ -10,6 +10,7 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
 #include <linux/sched.h>
