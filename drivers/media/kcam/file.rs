@@ -274,6 +274,8 @@ impl MiscDevice for KcamFile {
         let dev = &me.dev;
         let user = |size: usize| UserSlice::new(UserPtr::from_addr(arg), size);
         dev.check_present()?;
+        // The waits for a list end on signals, not on io_uring task work (see `NoNotifySignal`).
+        let _no_notify = matches!(cmd, IOC_SUBMIT | IOC_WAIT).then(uring::NoNotifySignal::new);
         match cmd {
             IOC_QUERY_CAPS => user(size_of::<Caps>()).writer().write(&dev.caps())?,
             IOC_ENUM_ENTITY => {

@@ -80,6 +80,27 @@ pub(crate) fn install_fops(file: &File) -> Result {
     to_result(unsafe { bindings::kcam_uring_fops_install(file.as_ptr()) })
 }
 
+/// While it lives, io_uring task work for the current task (a CQE on its way, `TIF_NOTIFY_SIGNAL`) does not
+/// interrupt its waits: only a signal does, and the task work runs when the syscall returns. For the ioctls that
+/// wait for a list (`KCAM_IOC_SUBMIT`, `KCAM_IOC_WAIT`), where an interruption is not a retry but cancels the list
+/// or fails the call: a thread of a program that uses io_uring for anything would otherwise see its synchronous
+/// lists cancelled whenever one of its completions arrived.
+pub(crate) struct NoNotifySignal(c_uint);
+
+impl NoNotifySignal {
+    pub(crate) fn new() -> Self {
+        // SAFETY: No preconditions; it sets a flag of the current task, which `drop` puts back.
+        Self(unsafe { bindings::kcam_uring_no_notify_signal_save() })
+    }
+}
+
+impl Drop for NoNotifySignal {
+    fn drop(&mut self) {
+        // SAFETY: The flags `new` saved, in the same task (the guard lives on its stack within one call).
+        unsafe { bindings::kcam_uring_no_notify_signal_restore(self.0) };
+    }
+}
+
 /// An io_uring command on a camera file.
 ///
 /// # Invariants
@@ -162,20 +183,33 @@ impl Cmd {
         unsafe { bindings::kcam_uring_done(self.0, res, res2, cqe32, flags) };
     }
 
-    /// The hook that queues the command's task work.
-    fn hook(self) -> Hook {
+    /// The hook that queues the command's task work. `once`: that task work posts exactly one CQE (a list's
+    /// completion), so a waiter is woken only when all the CQEs it waits for are due.
+    fn hook(self, once: bool) -> Hook {
         /// # Safety
         ///
         /// `cmd` is an `io_uring_cmd` not completed yet and not waiting for its task work.
         unsafe fn complete_in_task(cmd: *mut c_void) {
             // SAFETY: By the function's safety requirement.
-            unsafe { bindings::kcam_uring_complete_in_task(cmd.cast()) };
+            unsafe { bindings::kcam_uring_complete_in_task(cmd.cast(), false) };
         }
-        // SAFETY: `io_uring_cmd_complete_in_task` may be called in any context. Each user calls the hook while the
-        // command is not completed and not waiting for its task work (a job once, when done; a stream when it was
-        // not told yet, or from its own task work, which has taken the command off the task work list), and lets go
-        // of it before the task work completes the command.
-        unsafe { Hook::new(complete_in_task, self.0.cast()) }
+        /// # Safety
+        ///
+        /// As `complete_in_task`, and the task work posts exactly one CQE.
+        unsafe fn complete_in_task_lazy(cmd: *mut c_void) {
+            // SAFETY: By the function's safety requirement.
+            unsafe { bindings::kcam_uring_complete_in_task(cmd.cast(), true) };
+        }
+        let f = if once {
+            complete_in_task_lazy
+        } else {
+            complete_in_task
+        };
+        // SAFETY: Queueing task work may be done in any context. Each user calls the hook while the command is not
+        // completed and not waiting for its task work (a job once, when done, and its task work completes the
+        // command, one CQE; a stream when it was not told yet, or from its own task work, which has taken the
+        // command off the task work list), and lets go of it before the task work completes the command.
+        unsafe { Hook::new(f, self.0.cast()) }
     }
 }
 
@@ -288,7 +322,7 @@ fn submit(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Outcome {
     cmd.set_pdu(Arc::into_raw(job.clone()).cast(), 0, how.cqe32);
     cmd.mark_cancelable(how.flags);
     // Called when the job is done, maybe now: its task work runs in this task, once this issue returned.
-    job.on_done(cmd.hook());
+    job.on_done(cmd.hook(true));
     Outcome::Queued
 }
 
@@ -326,7 +360,7 @@ fn stream(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Result<Outcome> {
     }
     let data = Arc::into_raw(me.events.clone());
     cmd.set_pdu(data.cast(), cmd.buf_group(), how.cqe32);
-    if let Err(e) = me.dev.camera.events.arm_stream(&me.events, cmd.hook()) {
+    if let Err(e) = me.dev.camera.events.arm_stream(&me.events, cmd.hook(false)) {
         // SAFETY: The reference `into_raw` gave above, which nothing took: the stream is not armed.
         drop(unsafe { Arc::from_raw(data) });
         return Err(e);

@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/io_uring/cmd.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
 #include "uring_glue.h"
@@ -109,9 +110,16 @@ static void kcam_uring_task_work(struct io_tw_req tw_req, io_tw_token_t tw)
 	kcam_rust_uring_task_work(io_uring_cmd_from_tw(tw_req), IO_URING_CMD_TASK_WORK_ISSUE_FLAGS, tw.cancel);
 }
 
-void kcam_uring_complete_in_task(struct io_uring_cmd *cmd)
+void kcam_uring_complete_in_task(struct io_uring_cmd *cmd, bool lazy)
 {
-	io_uring_cmd_complete_in_task(cmd, kcam_uring_task_work);
+	/*
+	 * Lazy (IOU_F_TWQ_LAZY_WAKE): on a DEFER_TASKRUN ring, a task waiting for N CQEs is woken once N such task
+	 * works are due, not at each. Only for task work that posts exactly one CQE: a list's completion.
+	 */
+	if (lazy)
+		io_uring_cmd_do_in_task_lazy(cmd, kcam_uring_task_work);
+	else
+		io_uring_cmd_complete_in_task(cmd, kcam_uring_task_work);
 }
 
 void kcam_uring_done(struct io_uring_cmd *cmd, int res, u64 res2, bool cqe32, unsigned int issue_flags)
@@ -143,4 +151,14 @@ int kcam_uring_post_event(struct io_uring_cmd *cmd, u16 buf_group, const void *e
 	if (io_uring_mshot_cmd_post_cqe(cmd, &sel, issue_flags))
 		return err ? err : -EOVERFLOW;
 	return 0;
+}
+
+unsigned int kcam_uring_no_notify_signal_save(void)
+{
+	return no_notify_signal_save();
+}
+
+void kcam_uring_no_notify_signal_restore(unsigned int flags)
+{
+	no_notify_signal_restore(flags);
 }

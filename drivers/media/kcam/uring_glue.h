@@ -37,10 +37,12 @@ void kcam_uring_cmd_bytes(const struct io_uring_cmd *cmd, u64 *arg, u64 *reserve
 u16 kcam_uring_cmd_buf_group(const struct io_uring_cmd *cmd);
 struct kcam_uring_pdu *kcam_uring_pdu_of(struct io_uring_cmd *cmd);
 void kcam_uring_mark_cancelable(struct io_uring_cmd *cmd, unsigned int issue_flags);
-void kcam_uring_complete_in_task(struct io_uring_cmd *cmd);
+void kcam_uring_complete_in_task(struct io_uring_cmd *cmd, bool lazy);
 void kcam_uring_done(struct io_uring_cmd *cmd, int res, u64 res2, bool cqe32, unsigned int issue_flags);
 int kcam_uring_post_event(struct io_uring_cmd *cmd, u16 buf_group, const void *event, size_t len,
 			  unsigned int issue_flags);
+unsigned int kcam_uring_no_notify_signal_save(void);
+void kcam_uring_no_notify_signal_restore(unsigned int flags);
 
 /* Rust (uring.rs). */
 int kcam_rust_uring_cmd(void *private_data, struct io_uring_cmd *cmd, unsigned int issue_flags, bool cancel,

@@ -277,7 +277,8 @@ struct kcam_cancel {
  * KCAM_IOC_DQEVENT, multishot: the file's events, each as it comes, in one SQE. Set IORING_URING_CMD_MULTISHOT in
  * sqe->uring_cmd_flags, IOSQE_BUFFER_SELECT, and sqe->buf_group to a provided-buffer group (a buffer ring) whose
  * buffers hold a struct kcam_event; arg 0. One stream per file (-EBUSY), for a file that has a subscription
- * (-EINVAL otherwise), not with IOSQE_ASYNC (-EINVAL). Each event is copied to a buffer and posted in order as a CQE
+ * (-EINVAL otherwise), not with IOSQE_ASYNC (-EINVAL; io_uring itself fails it with -ECANCELED on a file opened
+ * O_NONBLOCK). Each event is copied to a buffer and posted in order as a CQE
  * with res sizeof(struct kcam_event) and IORING_CQE_F_BUFFER | IORING_CQE_F_MORE; it leaves the file's queue, which
  * DQEVENT reads too. The stream ends with a CQE without IORING_CQE_F_MORE: res 0 when the file's last
  * subscription goes, -ECANCELED after KCAM_CANCEL_EVENTS or when its ring or task exits, -ENOBUFS when no buffer
