@@ -64,7 +64,7 @@ impl List {
         let mut ops = KVVec::from_elem(Op::new(Opcode::Nop, 0, 0), count, GFP_KERNEL_ACCOUNT)?;
         UserSlice::new(user_ptr(s.ops_ptr)?, bytes)
             .reader()
-            .read_slice((&mut ops[..]).as_bytes_mut())?;
+            .read_slice(ops[..].as_bytes_mut())?;
         if let Err(r) = camera.validate(&ops) {
             return Err(reject(s, r));
         }
