@@ -4,6 +4,9 @@
 //! (by `KCAM_IOC_RESET`), except `removal`, which needs the module reloaded afterwards.
 
 use super::{ioctl, Camera};
+
+#[path = "uring_check.rs"]
+pub(crate) mod uring_check;
 use anyhow::{bail, ensure, Context, Result};
 use kcam::ioctl as kio;
 use kcam::uapi::{self, Event, EventSub, EventType, Op, Opcode, Reset, Submit, Wait};
@@ -1126,7 +1129,12 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 p.ops[1].status
             );
         }
-        other => bail!("unknown case '{other}'; cases: {}", CASES.join(", ")),
+        c if uring_check::CASES.contains(&c) => uring_check::run(&cam, dev, c)?,
+        other => bail!(
+            "unknown case '{other}'; cases: {}, {}",
+            CASES.join(", "),
+            uring_check::CASES.join(", ")
+        ),
     }
     Ok(())
 }

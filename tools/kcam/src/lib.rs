@@ -4,7 +4,7 @@
 //!
 //! Both modules are files under `drivers/media/kcam/shared/`, compiled unchanged here and into the kernel side,
 //! so userspace can check a list exactly as the kernel will before submitting it. `ioctl` has the ioctl numbers
-//! for the target architecture.
+//! for the target architecture; `uring` submits lists, cancels them and streams events through io_uring.
 
 #![no_std]
 
@@ -17,6 +17,7 @@ pub mod uapi;
 pub mod validate;
 
 pub mod ioctl;
+pub mod uring;
 
 #[cfg(test)]
 mod tests;

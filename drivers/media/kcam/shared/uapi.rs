@@ -304,6 +304,27 @@ pub struct Reset {
     pub reserved: [u64; 2],
 }
 
+/// `KCAM_CANCEL_EVENTS`: end the file's io_uring event stream instead of cancelling a list.
+pub const CANCEL_EVENTS: u32 = 1 << 0;
+
+/// `struct kcam_cancel`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cancel {
+    pub seqno: u64,
+    pub flags: u32,
+    pub reserved0: u32,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_uring_cmd`: the 16 command bytes of an `IORING_OP_URING_CMD` SQE on a camera.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UringCmd {
+    pub arg: u64,
+    pub reserved: u64,
+}
+
 /// `KCAM_IOC_QUERY_CAPS` number.
 pub const IOC_NR_QUERY_CAPS: u32 = 0;
 /// `KCAM_IOC_ENUM_ENTITY` number.
@@ -322,11 +343,14 @@ pub const IOC_NR_UNSUBSCRIBE: u32 = 6;
 pub const IOC_NR_DQEVENT: u32 = 7;
 /// `KCAM_IOC_RESET` number.
 pub const IOC_NR_RESET: u32 = 8;
+/// `KCAM_IOC_CANCEL` number.
+pub const IOC_NR_CANCEL: u32 = 9;
 /// The highest ioctl number in use.
-pub const IOC_NR_LAST: u32 = IOC_NR_RESET;
+pub const IOC_NR_LAST: u32 = IOC_NR_CANCEL;
 
 // The ioctl numbers themselves depend on the architecture's `_IOC` encoding (powerpc, mips, sparc and alpha differ
 // from asm-generic): the kernel builds them with `kernel::ioctl`, userspace with its libc's `_IOR`/`_IOWR`
 // (`tools/kcam/src/ioctl.rs`, checked against the C header there). The directions, per `include/uapi/linux/kcam.h`:
-// QUERY_CAPS and DQEVENT `_IOR`; ENUM_ENTITY, ENUM_REG, SUBMIT and WAIT `_IOWR`; SUBSCRIBE, UNSUBSCRIBE and RESET
-// `_IOW`.
+// QUERY_CAPS and DQEVENT `_IOR`; ENUM_ENTITY, ENUM_REG, SUBMIT and WAIT `_IOWR`; SUBSCRIBE, UNSUBSCRIBE, RESET and
+// CANCEL `_IOW`. The io_uring commands (`cmd_op` of `IORING_OP_URING_CMD`) are the SUBMIT, CANCEL and DQEVENT ioctl
+// numbers.
