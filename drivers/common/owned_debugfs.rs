@@ -34,8 +34,7 @@ use kernel::{
     non_snake_case,
     dead_code,
     unreachable_pub,
-    clippy::all,
-    clippy::undocumented_unsafe_blocks
+    clippy::all
 )]
 mod ffi {
     include!("owned_debugfs_glue_bindings.rs");

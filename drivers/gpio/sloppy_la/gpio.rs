@@ -4,6 +4,7 @@
 //!
 //! This is the only module of the analyzer that calls C.
 
+use crate::device_raw::as_raw as raw;
 use kernel::{
     device::Device,
     error::{from_err_ptr, to_result},
@@ -11,61 +12,18 @@ use kernel::{
     str::CString,
 };
 
+/// The declarations of `gpio_sloppy_la_glue.h`, generated at build time (`gpio_sloppy_la_glue_bindings.rs`).
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all
+)]
 mod ffi {
-    use core::ffi::c_void;
-    use kernel::ffi::{c_char, c_int, c_uint};
-
-    #[repr(C)]
-    pub(super) struct SlaProbes {
-        _private: [u8; 0],
-    }
-
-    #[repr(C)]
-    pub(super) struct SlaLookup {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn sla_get_probes(dev: *mut c_void) -> *mut SlaProbes;
-        pub(super) fn sla_get_probes_in_place(
-            dev: *mut c_void,
-            n: c_uint,
-            chips: *const *const c_char,
-            offsets: *const u32,
-        ) -> *mut SlaProbes;
-        pub(super) fn sla_put_probes(probes: *mut SlaProbes);
-        pub(super) fn sla_probe_count(probes: *const SlaProbes) -> c_uint;
-        pub(super) fn sla_probes_in_place(probes: *const SlaProbes) -> bool;
-        pub(super) fn sla_any_cansleep(probes: *const SlaProbes) -> bool;
-        pub(super) fn sla_set_consumer_name(
-            probes: *mut SlaProbes,
-            i: c_uint,
-            name: *const c_char,
-        ) -> c_int;
-        pub(super) fn sla_read(probes: *mut SlaProbes, state: *mut u32) -> c_int;
-        pub(super) fn sla_fatal_signal_pending() -> bool;
-        pub(super) fn sla_cond_resched();
-        pub(super) fn sla_sleep_killable(ns: u64);
-        pub(super) fn sla_probe_names(
-            dev: *mut c_void,
-            names: *mut *const c_char,
-            n: c_uint,
-        ) -> c_int;
-        pub(super) fn sla_probe_names_count(dev: *mut c_void) -> c_int;
-        pub(super) fn sla_lookup_add(
-            dev_id: *const c_char,
-            n: c_uint,
-            chips: *const *const c_char,
-            offsets: *const u32,
-        ) -> *mut SlaLookup;
-        pub(super) fn sla_lookup_remove(l: *mut SlaLookup);
-    }
-}
-
-/// The `struct device` behind `dev`, for the glue (which declares it `struct device *`).
-fn raw(dev: &Device) -> *mut core::ffi::c_void {
-    // CAST: `Device` is a transparent wrapper around `struct device` (`Device::as_raw()` is crate-private).
-    core::ptr::from_ref(dev).cast_mut().cast()
+    include!("gpio_sloppy_la_glue_bindings.rs");
 }
 
 /// The probe lines of one analyzer instance: requested as inputs, or looked up in place (not requested, so
@@ -76,7 +34,7 @@ fn raw(dev: &Device) -> *mut core::ffi::c_void {
 /// `descs` was returned by a successful `sla_get_probes()` or `sla_get_probes_in_place()` and is released only
 /// in `drop`.
 pub(crate) struct Probes {
-    descs: *mut ffi::SlaProbes,
+    descs: *mut ffi::sla_probes,
     count: u32,
 }
 
@@ -86,7 +44,7 @@ unsafe impl Send for Probes {}
 unsafe impl Sync for Probes {}
 
 impl Probes {
-    fn from_raw(descs: *mut ffi::SlaProbes) -> Result<Self> {
+    fn from_raw(descs: *mut ffi::sla_probes) -> Result<Self> {
         let descs = from_err_ptr(descs)?;
         // SAFETY: `descs` is a valid probe set returned by the glue.
         let count = unsafe { ffi::sla_probe_count(descs) };
@@ -216,7 +174,7 @@ pub(crate) fn probe_names(dev: &Device, count: u32) -> Result<KVec<CString>> {
 ///
 /// `raw` was returned by a successful `sla_lookup_add` and is removed only in `drop`.
 pub(crate) struct LookupTable {
-    raw: *mut ffi::SlaLookup,
+    raw: *mut ffi::sla_lookup,
 }
 
 // SAFETY: Lookup tables are added and removed under gpiolib's own lock, from any thread.
