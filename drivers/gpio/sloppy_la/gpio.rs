@@ -35,7 +35,10 @@ mod ffi {
 /// in `drop`.
 pub(crate) struct Probes {
     descs: *mut ffi::sla_probes,
+    /// What the glue says about `descs`, which does not change: read once.
     count: u32,
+    in_place: bool,
+    any_can_sleep: bool,
 }
 
 // SAFETY: The probes may be read and released from any thread; gpiolib does its own locking.
@@ -47,9 +50,20 @@ impl Probes {
     fn from_raw(descs: *mut ffi::sla_probes) -> Result<Self> {
         let descs = from_err_ptr(descs)?;
         // SAFETY: `descs` is a valid probe set returned by the glue.
-        let count = unsafe { ffi::sla_probe_count(descs) };
+        let (count, in_place, any_can_sleep) = unsafe {
+            (
+                ffi::sla_probe_count(descs),
+                ffi::sla_probes_in_place(descs),
+                ffi::sla_any_cansleep(descs),
+            )
+        };
         // INVARIANT: `descs` was just returned by the glue.
-        Ok(Self { descs, count })
+        Ok(Self {
+            descs,
+            count,
+            in_place,
+            any_can_sleep,
+        })
     }
 
     /// The `probe` GPIOs of `dev` (from its firmware node or a lookup table): requested as inputs, or in place
@@ -77,8 +91,7 @@ impl Probes {
 
     /// Whether the lines are read in place (not requested).
     pub(crate) fn is_in_place(&self) -> bool {
-        // SAFETY: By the type invariant `descs` is valid.
-        unsafe { ffi::sla_probes_in_place(self.descs) }
+        self.in_place
     }
 
     /// Number of probes.
@@ -88,8 +101,7 @@ impl Probes {
 
     /// Whether any probe's chip may sleep while reading (such lines cannot be sampled with IRQs off).
     pub(crate) fn any_can_sleep(&self) -> bool {
-        // SAFETY: By the type invariant `descs` is valid.
-        unsafe { ffi::sla_any_cansleep(self.descs) }
+        self.any_can_sleep
     }
 
     /// Names probe `i` as its consumer (shown in `/sys/kernel/debug/gpio`); nothing for lines read in place,
@@ -135,30 +147,19 @@ pub(crate) fn sleep_killable(ns: u64) {
     unsafe { ffi::sla_sleep_killable(ns) }
 }
 
-/// Reads the `probe-names` property of `dev`; fails as upstream does when the count does not match.
+/// Reads the `probe-names` property of `dev`; fails as upstream does (`EBADR`) when the count does not match.
 pub(crate) fn probe_names(dev: &Device, count: u32) -> Result<KVec<CString>> {
-    // SAFETY: `dev` is valid for the call.
-    let have = unsafe { ffi::sla_probe_names_count(raw(dev)) };
-    to_result(have)?;
-    if have as u32 != count {
-        // Upstream returns -EBADR when the number of names differs from the number of GPIOs.
-        return Err(EBADR);
-    }
     let mut ptrs = KVec::from_elem(
         core::ptr::null::<kernel::ffi::c_char>(),
         count as usize,
         GFP_KERNEL,
     )?;
-    // SAFETY: `ptrs` has room for `count` pointers; the strings belong to the firmware node, which outlives this
-    // call, and are copied below before it returns.
-    let got = unsafe { ffi::sla_probe_names(raw(dev), ptrs.as_mut_ptr(), count) };
-    to_result(got)?;
-    if got as u32 != count {
-        return Err(EBADR);
-    }
+    // SAFETY: `dev` is valid for the call; `ptrs` has room for `count` pointers. On success the glue filled every
+    // slot with a NUL-terminated string of the firmware node, which outlives this call; they are copied below.
+    to_result(unsafe { ffi::sla_probe_names(raw(dev), ptrs.as_mut_ptr(), count) })?;
     let mut names = KVec::with_capacity(count as usize, GFP_KERNEL)?;
     for p in ptrs.iter() {
-        // SAFETY: The glue filled every slot with a valid NUL-terminated string of the firmware node.
+        // SAFETY: A valid NUL-terminated string, as above.
         let s = unsafe { CStr::from_char_ptr(*p) };
         names.push(
             CString::try_from_fmt(fmt!("{}", s.to_str().map_err(|_| EINVAL)?))?,
@@ -179,8 +180,6 @@ pub(crate) struct LookupTable {
 
 // SAFETY: Lookup tables are added and removed under gpiolib's own lock, from any thread.
 unsafe impl Send for LookupTable {}
-// SAFETY: `LookupTable` has no shared-reference operations.
-unsafe impl Sync for LookupTable {}
 
 impl LookupTable {
     /// Adds a table mapping `probe` index `i` of `dev_id` to `lines[i]` = (chip label, offset).

@@ -561,7 +561,11 @@ mod tests {
         let mut in_hardirq = false;
         // SAFETY: `player` outlives the call, which returns only after the callback ran.
         let state = unsafe {
-            ffi::wf_call_in_hardirq(Some(player_state), Arc::as_ptr(&player).cast(), &mut in_hardirq)
+            ffi::wf_call_in_hardirq(
+                Some(player_state),
+                Arc::as_ptr(&player).cast(),
+                &mut in_hardirq,
+            )
         };
         assert!(in_hardirq);
         assert_eq!(state, 5);
