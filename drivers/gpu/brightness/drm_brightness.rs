@@ -187,8 +187,7 @@ impl ConnState {
             // The old reference (if any) goes after the new state is visible.
             let _old = self.bound.replace(b.another());
             pr_info!(
-                "connector {:p}: bound to backlight {}\n",
-                self.raw,
+                "backlight {} bound to a connector\n",
                 kernel::str::BStr::from_bytes(new.name)
             );
             self.publish();
