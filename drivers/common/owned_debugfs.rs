@@ -34,8 +34,7 @@ use kernel::{
     non_snake_case,
     dead_code,
     unreachable_pub,
-    clippy::all,
-    clippy::undocumented_unsafe_blocks
+    clippy::all
 )]
 mod ffi {
     include!("owned_debugfs_glue_bindings.rs");
@@ -268,20 +267,16 @@ impl<T: Send + Sync> File<T> {
         T: 'a,
     {
         let mode = ops.mode();
-        let raw = ffi::odf_file {
-            data: core::ptr::null(),
-            show: ops
-                .show
-                .map(|_| show_tramp::<T> as unsafe extern "C" fn(_, _) -> _),
-            write: ops
-                .store
-                .map(|_| write_tramp::<T> as unsafe extern "C" fn(_, _, _) -> _),
-            read: ops
-                .read
-                .map(|_| read_tramp::<T> as unsafe extern "C" fn(_, _, _, _) -> _),
-        };
+        let (show, write, read) = (ops.show.is_some(), ops.store.is_some(), ops.read.is_some());
         try_pin_init!(&this in Self {
-            raw: Opaque::new(raw),
+            // The callbacks get `data` = the address of this `File`. The trampolines coerce to the callback types
+            // of the generated `odf_file`: a signature that does not match the header does not compile.
+            raw: Opaque::new(ffi::odf_file {
+                data: this.as_ptr().cast_const().cast(),
+                show: if show { Some(show_tramp::<T>) } else { None },
+                write: if write { Some(write_tramp::<T>) } else { None },
+                read: if read { Some(read_tramp::<T>) } else { None },
+            }),
             data,
             ops,
             // Created last: once it exists the file may be opened, so everything it uses must be in place.
@@ -290,12 +285,9 @@ impl<T: Send + Sync> File<T> {
                     // SAFETY: `this` points to the `File` being initialised; only the address of `raw` is taken.
                     unsafe { core::ptr::addr_of!((*this.as_ptr()).raw) },
                 );
-                // SAFETY: `raw` was initialised above and is pinned with the `File`, which removes the dentry in
-                // `drop` before `raw` goes away. The callbacks get `data` = the `File` address (its first field
-                // is `raw`), which therefore stays valid for every call.
-                unsafe { (*f).data = this.as_ptr().cast_const().cast() };
-                // SAFETY: `name` is a valid C string; `dir.dentry` is live by `Dir`'s invariant; `f` is valid as
-                // explained above.
+                // SAFETY: `name` is a valid C string; `dir.dentry` is live by `Dir`'s invariant. `raw` (at `f`) was
+                // initialised above and is pinned with the `File`, which removes the dentry in `drop` before `raw`
+                // goes away, and its `data` is the `File`'s address, valid for every call therefore.
                 from_err_ptr(unsafe { ffi::odf_create_file(name.as_char_ptr(), mode, dir.dentry, f) })?
             },
             _pin: PhantomPinned,

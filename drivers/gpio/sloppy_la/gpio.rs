@@ -4,6 +4,7 @@
 //!
 //! This is the only module of the analyzer that calls C.
 
+use crate::device_raw::as_raw as raw;
 use kernel::{
     device::Device,
     error::{from_err_ptr, to_result},
@@ -11,61 +12,18 @@ use kernel::{
     str::CString,
 };
 
+/// The declarations of `gpio_sloppy_la_glue.h`, generated at build time (`gpio_sloppy_la_glue_bindings.rs`).
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all
+)]
 mod ffi {
-    use core::ffi::c_void;
-    use kernel::ffi::{c_char, c_int, c_uint};
-
-    #[repr(C)]
-    pub(super) struct SlaProbes {
-        _private: [u8; 0],
-    }
-
-    #[repr(C)]
-    pub(super) struct SlaLookup {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn sla_get_probes(dev: *mut c_void) -> *mut SlaProbes;
-        pub(super) fn sla_get_probes_in_place(
-            dev: *mut c_void,
-            n: c_uint,
-            chips: *const *const c_char,
-            offsets: *const u32,
-        ) -> *mut SlaProbes;
-        pub(super) fn sla_put_probes(probes: *mut SlaProbes);
-        pub(super) fn sla_probe_count(probes: *const SlaProbes) -> c_uint;
-        pub(super) fn sla_probes_in_place(probes: *const SlaProbes) -> bool;
-        pub(super) fn sla_any_cansleep(probes: *const SlaProbes) -> bool;
-        pub(super) fn sla_set_consumer_name(
-            probes: *mut SlaProbes,
-            i: c_uint,
-            name: *const c_char,
-        ) -> c_int;
-        pub(super) fn sla_read(probes: *mut SlaProbes, state: *mut u32) -> c_int;
-        pub(super) fn sla_fatal_signal_pending() -> bool;
-        pub(super) fn sla_cond_resched();
-        pub(super) fn sla_sleep_killable(ns: u64);
-        pub(super) fn sla_probe_names(
-            dev: *mut c_void,
-            names: *mut *const c_char,
-            n: c_uint,
-        ) -> c_int;
-        pub(super) fn sla_probe_names_count(dev: *mut c_void) -> c_int;
-        pub(super) fn sla_lookup_add(
-            dev_id: *const c_char,
-            n: c_uint,
-            chips: *const *const c_char,
-            offsets: *const u32,
-        ) -> *mut SlaLookup;
-        pub(super) fn sla_lookup_remove(l: *mut SlaLookup);
-    }
-}
-
-/// The `struct device` behind `dev`, for the glue (which declares it `struct device *`).
-fn raw(dev: &Device) -> *mut core::ffi::c_void {
-    // CAST: `Device` is a transparent wrapper around `struct device` (`Device::as_raw()` is crate-private).
-    core::ptr::from_ref(dev).cast_mut().cast()
+    include!("gpio_sloppy_la_glue_bindings.rs");
 }
 
 /// The probe lines of one analyzer instance: requested as inputs, or looked up in place (not requested, so
@@ -76,8 +34,11 @@ fn raw(dev: &Device) -> *mut core::ffi::c_void {
 /// `descs` was returned by a successful `sla_get_probes()` or `sla_get_probes_in_place()` and is released only
 /// in `drop`.
 pub(crate) struct Probes {
-    descs: *mut ffi::SlaProbes,
+    descs: *mut ffi::sla_probes,
+    /// What the glue says about `descs`, which does not change: read once.
     count: u32,
+    in_place: bool,
+    any_can_sleep: bool,
 }
 
 // SAFETY: The probes may be read and released from any thread; gpiolib does its own locking.
@@ -86,12 +47,23 @@ unsafe impl Send for Probes {}
 unsafe impl Sync for Probes {}
 
 impl Probes {
-    fn from_raw(descs: *mut ffi::SlaProbes) -> Result<Self> {
+    fn from_raw(descs: *mut ffi::sla_probes) -> Result<Self> {
         let descs = from_err_ptr(descs)?;
         // SAFETY: `descs` is a valid probe set returned by the glue.
-        let count = unsafe { ffi::sla_probe_count(descs) };
+        let (count, in_place, any_can_sleep) = unsafe {
+            (
+                ffi::sla_probe_count(descs),
+                ffi::sla_probes_in_place(descs),
+                ffi::sla_any_cansleep(descs),
+            )
+        };
         // INVARIANT: `descs` was just returned by the glue.
-        Ok(Self { descs, count })
+        Ok(Self {
+            descs,
+            count,
+            in_place,
+            any_can_sleep,
+        })
     }
 
     /// The `probe` GPIOs of `dev` (from its firmware node or a lookup table): requested as inputs, or in place
@@ -119,8 +91,7 @@ impl Probes {
 
     /// Whether the lines are read in place (not requested).
     pub(crate) fn is_in_place(&self) -> bool {
-        // SAFETY: By the type invariant `descs` is valid.
-        unsafe { ffi::sla_probes_in_place(self.descs) }
+        self.in_place
     }
 
     /// Number of probes.
@@ -130,8 +101,7 @@ impl Probes {
 
     /// Whether any probe's chip may sleep while reading (such lines cannot be sampled with IRQs off).
     pub(crate) fn any_can_sleep(&self) -> bool {
-        // SAFETY: By the type invariant `descs` is valid.
-        unsafe { ffi::sla_any_cansleep(self.descs) }
+        self.any_can_sleep
     }
 
     /// Names probe `i` as its consumer (shown in `/sys/kernel/debug/gpio`); nothing for lines read in place,
@@ -177,30 +147,19 @@ pub(crate) fn sleep_killable(ns: u64) {
     unsafe { ffi::sla_sleep_killable(ns) }
 }
 
-/// Reads the `probe-names` property of `dev`; fails as upstream does when the count does not match.
+/// Reads the `probe-names` property of `dev`; fails as upstream does (`EBADR`) when the count does not match.
 pub(crate) fn probe_names(dev: &Device, count: u32) -> Result<KVec<CString>> {
-    // SAFETY: `dev` is valid for the call.
-    let have = unsafe { ffi::sla_probe_names_count(raw(dev)) };
-    to_result(have)?;
-    if have as u32 != count {
-        // Upstream returns -EBADR when the number of names differs from the number of GPIOs.
-        return Err(EBADR);
-    }
     let mut ptrs = KVec::from_elem(
         core::ptr::null::<kernel::ffi::c_char>(),
         count as usize,
         GFP_KERNEL,
     )?;
-    // SAFETY: `ptrs` has room for `count` pointers; the strings belong to the firmware node, which outlives this
-    // call, and are copied below before it returns.
-    let got = unsafe { ffi::sla_probe_names(raw(dev), ptrs.as_mut_ptr(), count) };
-    to_result(got)?;
-    if got as u32 != count {
-        return Err(EBADR);
-    }
+    // SAFETY: `dev` is valid for the call; `ptrs` has room for `count` pointers. On success the glue filled every
+    // slot with a NUL-terminated string of the firmware node, which outlives this call; they are copied below.
+    to_result(unsafe { ffi::sla_probe_names(raw(dev), ptrs.as_mut_ptr(), count) })?;
     let mut names = KVec::with_capacity(count as usize, GFP_KERNEL)?;
     for p in ptrs.iter() {
-        // SAFETY: The glue filled every slot with a valid NUL-terminated string of the firmware node.
+        // SAFETY: A valid NUL-terminated string, as above.
         let s = unsafe { CStr::from_char_ptr(*p) };
         names.push(
             CString::try_from_fmt(fmt!("{}", s.to_str().map_err(|_| EINVAL)?))?,
@@ -216,13 +175,11 @@ pub(crate) fn probe_names(dev: &Device, count: u32) -> Result<KVec<CString>> {
 ///
 /// `raw` was returned by a successful `sla_lookup_add` and is removed only in `drop`.
 pub(crate) struct LookupTable {
-    raw: *mut ffi::SlaLookup,
+    raw: *mut ffi::sla_lookup,
 }
 
 // SAFETY: Lookup tables are added and removed under gpiolib's own lock, from any thread.
 unsafe impl Send for LookupTable {}
-// SAFETY: `LookupTable` has no shared-reference operations.
-unsafe impl Sync for LookupTable {}
 
 impl LookupTable {
     /// Adds a table mapping `probe` index `i` of `dev_id` to `lines[i]` = (chip label, offset).

@@ -32,6 +32,8 @@ use kernel::{
 };
 
 mod capture;
+#[path = "../../common/device_raw.rs"]
+mod device_raw;
 mod gpio;
 mod instance;
 #[path = "../../common/owned_debugfs.rs"]

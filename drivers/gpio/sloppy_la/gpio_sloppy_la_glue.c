@@ -308,14 +308,19 @@ void sla_sleep_killable(u64 ns)
 	schedule_hrtimeout(&t, HRTIMER_MODE_REL);
 }
 
+/* Exactly n names, or an error: -EBADR, as upstream, when the property has another number of them. */
 int sla_probe_names(struct device *dev, const char **names, unsigned int n)
 {
-	return device_property_read_string_array(dev, "probe-names", names, n);
-}
+	int ret = device_property_string_array_count(dev, "probe-names");
 
-int sla_probe_names_count(struct device *dev)
-{
-	return device_property_string_array_count(dev, "probe-names");
+	if (ret < 0)
+		return ret;
+	if (ret != n)
+		return -EBADR;
+	ret = device_property_read_string_array(dev, "probe-names", names, n);
+	if (ret < 0)
+		return ret;
+	return ret == n ? 0 : -EBADR;
 }
 
 struct sla_lookup {

@@ -20,8 +20,8 @@ int sla_read(struct sla_probes *p, u32 *state);
 bool sla_fatal_signal_pending(void);
 void sla_cond_resched(void);
 void sla_sleep_killable(u64 ns);
+/* The n strings of the probe-names property (the firmware node's, valid as long as it): 0 or an error. */
 int sla_probe_names(struct device *dev, const char **names, unsigned int n);
-int sla_probe_names_count(struct device *dev);
 struct sla_lookup *sla_lookup_add(const char *dev_id, unsigned int n, const char *const *chips, const u32 *offsets);
 void sla_lookup_remove(struct sla_lookup *l);
 

@@ -52,6 +52,9 @@ use program::{Edge, EdgeSink, ProgramError};
 
 mod raw_spinlock;
 
+#[path = "../../common/device_raw.rs"]
+mod device_raw;
+
 use raw_spinlock::{new_raw_spinlock_irq, RawSpinLockIrq};
 
 // Shared with the other modules; this one has no binary files.
@@ -86,42 +89,18 @@ const MAX_EDGES: usize = 1 << 20;
 /// Label of the chip, by which consumers (lookup tables, the analyzer's `new_device`) find it.
 const CHIP_LABEL: &CStr = c"gpio-waveform";
 
+/// The declarations of `gpio_waveform_glue.h`, generated at build time (`gpio_waveform_glue_bindings.rs`).
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all
+)]
 mod ffi {
-    use core::ffi::c_void;
-    use kernel::ffi::{c_char, c_int, c_uint};
-
-    #[repr(C)]
-    pub(super) struct WfChip {
-        _private: [u8; 0],
-    }
-
-    #[repr(C)]
-    pub(super) struct WfBoard {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn wf_chip_register(
-            parent: *mut c_void,
-            label: *const c_char,
-            ngpio: u16,
-            owner: *const c_void,
-            state: unsafe extern "C" fn(*const c_void) -> u32,
-        ) -> *mut WfChip;
-        pub(super) fn wf_chip_unregister(c: *mut WfChip);
-        pub(super) fn wf_board_register(
-            label: *const c_char,
-            nlines: c_uint,
-            id: c_int,
-        ) -> *mut WfBoard;
-        pub(super) fn wf_board_unregister(b: *mut WfBoard);
-        #[cfg(CONFIG_KUNIT = "y")]
-        pub(super) fn wf_call_in_hardirq(
-            state: unsafe extern "C" fn(*const c_void) -> u32,
-            owner: *const c_void,
-            in_hardirq: *mut bool,
-        ) -> u32;
-    }
+    include!("gpio_waveform_glue_bindings.rs");
 }
 
 /// The armed program and when it started.
@@ -252,13 +231,16 @@ unsafe extern "C" fn player_state(owner: *const c_void) -> u32 {
     player.state_now()
 }
 
+// The callback has the type the glue declares (`wf_state_fn`, generated): a changed signature does not compile.
+const _: ffi::wf_state_fn = Some(player_state);
+
 /// A registered chip.
 ///
 /// # Invariants
 ///
 /// `raw` is a chip returned by a successful `wf_chip_register` whose owner is `player`, not yet unregistered.
 struct Chip {
-    raw: *mut ffi::WfChip,
+    raw: *mut ffi::wf_chip,
     /// Keeps the `Player` the C side points to alive until the chip is unregistered.
     _player: Arc<Player>,
 }
@@ -268,10 +250,7 @@ impl Chip {
     /// find it by phandle).
     fn register(parent: Option<&device::Device>, player: Arc<Player>) -> Result<Self> {
         let ngpio = u16::try_from(player.ngpio).map_err(|_| EINVAL)?;
-        // CAST: `Device` is a transparent wrapper around `struct device` (`Device::as_raw()` is crate-private).
-        let parent = parent.map_or(core::ptr::null_mut(), |d| {
-            core::ptr::from_ref(d).cast_mut().cast::<c_void>()
-        });
+        let parent = parent.map_or(core::ptr::null_mut(), device_raw::as_raw);
         // SAFETY: `parent` is null or a device that is bound to our driver for as long as the chip exists (the
         // chip is part of the driver data, dropped at unbind); the label is a static C string; `player` is kept
         // alive by the returned `Chip`, which unregisters the chip in `drop` before releasing it, so
@@ -282,7 +261,7 @@ impl Chip {
                 CHIP_LABEL.as_char_ptr(),
                 ngpio,
                 Arc::as_ptr(&player).cast(),
-                player_state,
+                Some(player_state),
             )
         })?;
         // INVARIANT: `raw` was just registered with `player` as owner.
@@ -311,7 +290,7 @@ unsafe impl Sync for Chip {}
 ///
 /// `raw` was returned by a successful `wf_board_register` and is not yet unregistered.
 struct Board {
-    raw: *mut ffi::WfBoard,
+    raw: *mut ffi::wf_board,
 }
 
 impl Board {
@@ -582,7 +561,11 @@ mod tests {
         let mut in_hardirq = false;
         // SAFETY: `player` outlives the call, which returns only after the callback ran.
         let state = unsafe {
-            ffi::wf_call_in_hardirq(player_state, Arc::as_ptr(&player).cast(), &mut in_hardirq)
+            ffi::wf_call_in_hardirq(
+                Some(player_state),
+                Arc::as_ptr(&player).cast(),
+                &mut in_hardirq,
+            )
         };
         assert!(in_hardirq);
         assert_eq!(state, 5);

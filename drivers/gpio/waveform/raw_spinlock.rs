@@ -13,30 +13,7 @@ use kernel::{
     sync::lock::{Backend, Lock},
 };
 
-mod ffi {
-    use kernel::{
-        bindings,
-        ffi::{c_char, c_ulong},
-    };
-
-    extern "C" {
-        pub(super) fn wf_raw_spin_lock_init(
-            lock: *mut bindings::raw_spinlock_t,
-            name: *const c_char,
-            key: *mut bindings::lock_class_key,
-        );
-        pub(super) fn wf_raw_spin_lock_irqsave(lock: *mut bindings::raw_spinlock_t) -> c_ulong;
-        pub(super) fn wf_raw_spin_trylock_irqsave(
-            lock: *mut bindings::raw_spinlock_t,
-            flags: *mut c_ulong,
-        ) -> bool;
-        pub(super) fn wf_raw_spin_unlock_irqrestore(
-            lock: *mut bindings::raw_spinlock_t,
-            flags: c_ulong,
-        );
-        pub(super) fn wf_raw_spin_assert_is_held(lock: *mut bindings::raw_spinlock_t);
-    }
-}
+use crate::ffi;
 
 /// A value behind a raw spinlock; `lock()` saves and disables local interrupts until the guard is dropped, so it
 /// may be taken in any context, a hard interrupt included. Keep the sections short: they never sleep, on any

@@ -3,9 +3,13 @@
  * The display_brightness connector helper of drm_brightness.ko, for any atomic DRM driver.
  *
  * A driver that wants its connector to carry display_brightness / display_brightness_max:
- * 1. embeds struct drm_brightness_state in its connector state subclass (zeroed in reset and duplicate);
+ * 1. embeds struct drm_brightness_connector next to its struct drm_connector (anything that lives as long as the
+ *    connector), and struct drm_brightness_state in its connector state subclass (zeroed in reset and duplicate);
+ *    every call below takes that struct drm_brightness_connector: the helper finds its state through it;
  * 2. calls drm_brightness_connector_init() at connector init, before drm_dev_register(), and
- *    drm_brightness_connector_fini() before the connector goes;
+ *    drm_brightness_connector_fini() when no other call on it can run any more: where the connector is cleaned up
+ *    (its .destroy, or the device's release), or once the device is unregistered and its files are closed
+ *    (calls after fini are harmless: -ENODEV, or 0 for a read);
  * 3. calls drm_brightness_atomic_set_property() / _get_property() first in its connector's
  *    atomic_set_property / atomic_get_property (-ENOENT: not a brightness property, handle it yourself);
  * 4. calls drm_brightness_atomic_check() from its connector helper's atomic_check;
@@ -28,14 +32,25 @@ struct drm_brightness_state {
 	bool changed;	/* display_brightness was set in this state */
 };
 
-int drm_brightness_connector_init(struct drm_connector *conn);
-void drm_brightness_connector_fini(struct drm_connector *conn);
-int drm_brightness_atomic_set_property(struct drm_connector *conn, struct drm_brightness_state *bs,
+/* One connector carrying the properties; private to the helper (set by drm_brightness_connector_init()). */
+struct drm_brightness_connector {
+	struct drm_connector *conn;
+	/* The properties belong to the DRM device, shared by its connectors. */
+	struct drm_property *brightness;
+	struct drm_property *brightness_max;
+	u32 max;	/* display_brightness_max (atomic drivers may not read a property back) */
+	void *shim;	/* the shim's state of this connector (drm_brightness.rs), from init to fini */
+};
+
+int drm_brightness_connector_init(struct drm_brightness_connector *bc, struct drm_connector *conn);
+void drm_brightness_connector_fini(struct drm_brightness_connector *bc);
+int drm_brightness_atomic_set_property(struct drm_brightness_connector *bc, struct drm_brightness_state *bs,
 				       struct drm_property *prop, u64 val);
-int drm_brightness_atomic_get_property(struct drm_connector *conn, struct drm_property *prop, u64 *val);
-int drm_brightness_atomic_check(struct drm_connector *conn, const struct drm_brightness_state *bs);
-int drm_brightness_apply(struct drm_connector *conn, const struct drm_brightness_state *bs, u32 *old_level);
-void drm_brightness_rollback(struct drm_connector *conn, u32 old_level);
-void drm_brightness_set_connected(struct drm_connector *conn, bool connected);
+int drm_brightness_atomic_get_property(struct drm_brightness_connector *bc, struct drm_property *prop, u64 *val);
+int drm_brightness_atomic_check(struct drm_brightness_connector *bc, const struct drm_brightness_state *bs);
+int drm_brightness_apply(struct drm_brightness_connector *bc, const struct drm_brightness_state *bs,
+			 u32 *old_level);
+void drm_brightness_rollback(struct drm_brightness_connector *bc, u32 old_level);
+void drm_brightness_set_connected(struct drm_brightness_connector *bc, bool connected);
 
 #endif /* DRM_BRIGHTNESS_H */

@@ -15,9 +15,17 @@
 //!
 //! `/sys/kernel/debug/drm_brightness/connected` (0/1) plugs and unplugs the virtual display, as a hotplug would.
 
-use core::ffi::c_int;
+use core::{
+    ffi::{c_int, c_void},
+    ptr::null_mut,
+};
 use kernel::ffi::c_char;
-use kernel::{prelude::*, sync::SetOnce, uaccess::UserSliceReader};
+use kernel::{
+    prelude::*,
+    sync::{Arc, GlobalLockedBy, SetOnce, UniqueArc},
+    types::ForeignOwnable,
+    uaccess::UserSliceReader,
+};
 
 #[allow(dead_code)]
 #[path = "../../common/owned_debugfs.rs"]
@@ -45,50 +53,23 @@ module! {
     },
 }
 
+/// The declarations of `drm_brightness_glue.h` (and the `struct drm_brightness_connector` of `drm_brightness.h`),
+/// generated at build time (`drm_brightness_glue_bindings.rs`).
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all
+)]
 mod ffi {
-    use core::ffi::c_int;
-    use kernel::ffi::c_char;
-
-    #[repr(C)]
-    pub(super) struct Display {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub(super) struct Connector {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub(super) struct Conn {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub(super) struct BacklightDevice {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn drmb_display_create() -> *mut Display;
-        pub(super) fn drmb_display_destroy(d: *mut Display);
-        pub(super) fn drmb_display_connected(d: *mut Display) -> bool;
-        pub(super) fn drmb_display_set_connected(d: *mut Display, connected: bool);
-        pub(super) fn drmb_conn_set_max(c: *mut Conn, max: u32);
-        pub(super) fn drmb_watch_backlights() -> c_int;
-        pub(super) fn drmb_unwatch_backlights();
-        pub(super) fn drmb_bl_info(
-            bd: *mut BacklightDevice,
-            name: *mut *const c_char,
-            type_: *mut u32,
-            max: *mut u32,
-        );
-        pub(super) fn drmb_bl_get(bd: *mut BacklightDevice) -> u32;
-        pub(super) fn drmb_bl_set(bd: *mut BacklightDevice, value: u32) -> c_int;
-        pub(super) fn drmb_bl_hold(bd: *mut BacklightDevice);
-        pub(super) fn drmb_bl_put(bd: *mut BacklightDevice);
-        pub(super) fn drmb_param_backlight() -> *const c_char;
-        #[cfg(CONFIG_KUNIT = "y")]
-        pub(super) fn drmb_test_removed_backlight() -> *mut BacklightDevice;
-    }
+    include!("drm_brightness_glue_bindings.rs");
 }
+
+/// The helper's per-connector struct, which the driver embeds and hands to every call.
+type RawConn = ffi::drm_brightness_connector;
 
 /// A backlight device we hold a reference on.
 ///
@@ -96,7 +77,7 @@ mod ffi {
 ///
 /// `bd` is a registered-or-unregistering backlight device on which this value holds a device reference.
 struct BacklightRef {
-    bd: *mut ffi::BacklightDevice,
+    bd: *mut ffi::backlight_device,
 }
 
 impl BacklightRef {
@@ -105,7 +86,7 @@ impl BacklightRef {
     /// # Safety
     ///
     /// `bd` is a live backlight device (the class interface's callbacks are given such).
-    unsafe fn hold(bd: *mut ffi::BacklightDevice) -> Self {
+    unsafe fn hold(bd: *mut ffi::backlight_device) -> Self {
         // SAFETY: `bd` is live by the function's requirement.
         unsafe { ffi::drmb_bl_hold(bd) };
         // INVARIANT: We took a reference.
@@ -155,19 +136,37 @@ impl Drop for BacklightRef {
     }
 }
 
-/// One connector with the properties.
+// SAFETY: A device reference may be used and dropped from any thread; the backlight core locks internally.
+unsafe impl Send for BacklightRef {}
+
+/// One connector with the properties: handed to the helper (a reference it keeps in its
+/// `struct drm_brightness_connector` from [`drmb_rust_conn_added`] to [`drmb_rust_conn_removed`] and gives to
+/// every call about the connector), and listed in [`Shim::conns`] for the backlight events, which concern every
+/// connector.
 struct Conn {
-    /// The `struct drm_connector` (the key the helper uses).
-    connector: usize,
-    /// The helper's `struct drmb_conn` (for `drmb_conn_set_max`), valid until `drmb_rust_conn_removed`.
-    handle: usize,
+    state: GlobalLockedBy<ConnState, SHIM>,
+}
+
+/// What [`Conn`] keeps, under [`SHIM`]'s lock.
+///
+/// # Invariants
+///
+/// `raw` is the helper's struct of this connector, valid until [`drmb_rust_conn_removed`] gets the connector's
+/// state back. A `ConnState` is reached only under [`SHIM`]'s lock, through [`Shim::conns`] (which removal leaves
+/// first, under the lock) or in a call of the helper (which makes none once it started removal).
+struct ConnState {
+    raw: *mut RawConn,
     /// Which backlight is bound (keyed by the device's address) and the resulting state.
     binder: Binder<usize>,
     /// The reference on the bound backlight (`binder.bound()`).
     bound: Option<BacklightRef>,
 }
 
-impl Conn {
+// SAFETY: `raw` is used only under `SHIM`'s lock, from whichever thread holds it; the helper's struct does not
+// belong to a thread.
+unsafe impl Send for ConnState {}
+
+impl ConnState {
     /// The property's value now: the bound backlight's live level, mapped; 0 while nothing is bound.
     fn property_now(&self) -> u32 {
         self.bound
@@ -177,8 +176,8 @@ impl Conn {
 
     /// Pushes `display_brightness_max` to the connector (a uevent if it changed).
     fn publish(&self) {
-        // SAFETY: `handle` is live until the connector is removed, which removes this entry first.
-        unsafe { ffi::drmb_conn_set_max(self.handle as *mut ffi::Conn, self.binder.state.max()) };
+        // SAFETY: By the type invariant `raw` is valid: `self` was reached in one of the ways it allows.
+        unsafe { ffi::drmb_conn_set_max(self.raw, self.binder.state.max()) };
     }
 
     /// Offers backlight `b`: binds it if the policy prefers it to what is bound.
@@ -188,18 +187,25 @@ impl Conn {
             // The old reference (if any) goes after the new state is visible.
             let _old = self.bound.replace(b.another());
             pr_info!(
-                "connector {:#x}: bound to backlight {}\n",
-                self.connector,
+                "backlight {} bound to a connector\n",
                 kernel::str::BStr::from_bytes(new.name)
             );
             self.publish();
+        }
+    }
+
+    /// Offers it every backlight of `backlights` (a new connector, or one whose backlight went).
+    fn rescan(&mut self, backlights: &[BacklightRef]) {
+        for b in backlights {
+            self.offer(b);
         }
     }
 }
 
 /// The shim's state, behind [`SHIM`].
 struct Shim {
-    conns: KVec<Conn>,
+    /// Every connector between [`drmb_rust_conn_added`] and [`drmb_rust_conn_removed`].
+    conns: KVec<Arc<Conn>>,
     /// Every registered backlight, with a reference: added by the class interface's `add_dev` (which also reports
     /// those present when the watch starts) and removed by its `remove_dev`, both under the class's lock and ours.
     /// A rescan walks this list, not the class: a walk of the class runs without the driver core's lock and can
@@ -211,9 +217,6 @@ struct Shim {
     stopping: bool,
 }
 
-// SAFETY: `BacklightRef`'s pointer is a refcounted kernel object usable from any thread.
-unsafe impl Send for Shim {}
-
 kernel::sync::global_lock! {
     // SAFETY: Initialized in `DrmBrightness::init` before any callback can run.
     unsafe(uninit) static SHIM: Mutex<Shim> = Shim {
@@ -224,26 +227,6 @@ kernel::sync::global_lock! {
     };
 }
 
-impl Shim {
-    fn conn(&mut self, connector: *mut ffi::Connector) -> Option<&mut Conn> {
-        self.conns
-            .iter_mut()
-            .find(|c| c.connector == connector as usize)
-    }
-
-    /// The rescan of connector `i` (a new one, or one whose backlight went): offers it every registered backlight.
-    fn rescan(&mut self, i: usize) {
-        let Shim {
-            conns, backlights, ..
-        } = self;
-        if let Some(c) = conns.get_mut(i) {
-            for b in backlights.iter() {
-                c.offer(b);
-            }
-        }
-    }
-}
-
 /// The wanted backlight name, if the parameter is set.
 fn wanted() -> Option<&'static [u8]> {
     // SAFETY: The glue returns a NUL-terminated string that lives as long as the module (a module parameter).
@@ -251,44 +234,53 @@ fn wanted() -> Option<&'static [u8]> {
     (!s.is_empty()).then_some(s)
 }
 
-/// A connector initialised through the helper.
+/// A connector initialised through the helper: its state, offered every backlight, for the helper to keep in
+/// `bc->shim` and hand to the other calls; null when out of memory.
 ///
 /// # Safety
 ///
-/// `handle` is the helper's `struct drmb_conn` of `connector`, valid until `drmb_rust_conn_removed(connector)`.
+/// `bc` is the helper's struct of the connector, set up and valid until `drmb_rust_conn_removed` gets the state
+/// returned here.
 #[no_mangle]
-unsafe extern "C" fn drmb_rust_conn_added(
-    connector: *mut ffi::Connector,
-    handle: *mut ffi::Conn,
-) -> c_int {
+unsafe extern "C" fn drmb_rust_conn_added(bc: *mut RawConn) -> *mut c_void {
     let mut shim = SHIM.lock();
-    let conn = Conn {
-        connector: connector as usize,
-        handle: handle as usize,
-        binder: Binder::new(shim.offset),
-        bound: None,
+    let conn = Arc::new(
+        Conn {
+            // INVARIANT: `bc` is valid until the state is removed (the function's requirement), which unlists
+            // it first.
+            state: GlobalLockedBy::new(ConnState {
+                raw: bc,
+                binder: Binder::new(shim.offset),
+                bound: None,
+            }),
+        },
+        GFP_KERNEL,
+    );
+    let Ok(conn) = conn else {
+        return null_mut();
     };
-    if shim.conns.push(conn, GFP_KERNEL).is_err() {
-        return ENOMEM.to_errno();
+    if shim.conns.push(conn.clone(), GFP_KERNEL).is_err() {
+        return null_mut();
     }
     // Backlights registered before this connector.
-    let i = shim.conns.len() - 1;
-    shim.rescan(i);
-    0
+    let backlights = core::mem::take(&mut shim.backlights);
+    conn.state.as_mut(&mut shim).rescan(&backlights);
+    shim.backlights = backlights;
+    conn.into_foreign()
 }
 
 /// A connector going away: forget it and release its backlight.
+///
+/// # Safety
+///
+/// `conn` is a state `drmb_rust_conn_added` returned, given back here once, when no other call on it runs.
 #[no_mangle]
-extern "C" fn drmb_rust_conn_removed(connector: *mut ffi::Connector) {
-    let gone = {
-        let mut shim = SHIM.lock();
-        let i = shim
-            .conns
-            .iter()
-            .position(|c| c.connector == connector as usize);
-        i.and_then(|i| shim.conns.remove(i).ok())
-    };
-    drop(gone);
+unsafe extern "C" fn drmb_rust_conn_removed(conn: *mut c_void) {
+    // SAFETY: By the function's requirement: the reference `drmb_rust_conn_added` handed over, taken back once.
+    let conn = unsafe { Arc::<Conn>::from_foreign(conn) };
+    SHIM.lock().conns.retain(|c| !Arc::ptr_eq(c, &conn));
+    // The last reference: its backlight reference goes, outside the lock.
+    drop(conn);
 }
 
 /// Called by the class interface for every backlight present when the watch starts and for every one registered
@@ -298,16 +290,18 @@ extern "C" fn drmb_rust_conn_removed(connector: *mut ffi::Connector) {
 ///
 /// `bd` is a registered backlight device, alive for the duration of the call.
 #[no_mangle]
-unsafe extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
+unsafe extern "C" fn drmb_rust_bl_added(bd: *mut ffi::backlight_device) {
     let mut shim = SHIM.lock();
     if shim.stopping {
         return;
     }
     // SAFETY: `bd` is live, by the function's safety requirement.
     let b = unsafe { BacklightRef::hold(bd) };
-    for c in shim.conns.iter_mut() {
-        c.offer(&b);
+    let conns = core::mem::take(&mut shim.conns);
+    for c in conns.iter() {
+        c.state.as_mut(&mut shim).offer(&b);
     }
+    shim.conns = conns;
     if shim.backlights.push(b, GFP_KERNEL).is_err() {
         pr_warn!("out of memory: a backlight is not remembered for rebinding\n");
     }
@@ -319,25 +313,31 @@ unsafe extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
 ///
 /// `bd` is a backlight device being unregistered, alive for the duration of the call.
 #[no_mangle]
-unsafe extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::BacklightDevice) {
+unsafe extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::backlight_device) {
     let gone = {
         let mut shim = SHIM.lock();
+        // A device we do not own is known by its address (as the class interface reports it).
         let gone = shim
             .backlights
             .iter()
             .position(|b| b.bd == bd)
             .and_then(|i| shim.backlights.remove(i).ok());
-        for i in 0..shim.conns.len() {
-            let c = &mut shim.conns[i];
+        let conns = core::mem::take(&mut shim.conns);
+        let backlights = core::mem::take(&mut shim.backlights);
+        let stopping = shim.stopping;
+        for c in conns.iter() {
+            let c = c.state.as_mut(&mut shim);
             if c.binder.removed(bd as usize) == Change::Unbound {
                 c.publish();
                 drop(c.bound.take());
-                if !shim.stopping {
+                if !stopping {
                     // Another backlight may take over.
-                    shim.rescan(i);
+                    c.rescan(&backlights);
                 }
             }
         }
+        shim.conns = conns;
+        shim.backlights = backlights;
         gone
     };
     drop(gone);
@@ -350,13 +350,18 @@ fn errno(r: Reject) -> Error {
     }
 }
 
-/// atomic_check: may `value` be committed on `connector`?
+/// atomic_check: may `value` be committed on the connector?
+///
+/// # Safety
+///
+/// `conn` is a state `drmb_rust_conn_added` returned, not yet given to `drmb_rust_conn_removed` (nor during the
+/// call): so for every callback below.
 #[no_mangle]
-extern "C" fn drmb_rust_check(connector: *mut ffi::Connector, value: u64) -> c_int {
+unsafe extern "C" fn drmb_rust_check(conn: *mut c_void, value: u64) -> c_int {
+    // SAFETY: By the function's requirement.
+    let conn = unsafe { Arc::<Conn>::borrow(conn) };
     let mut shim = SHIM.lock();
-    let Some(c) = shim.conn(connector) else {
-        return ENODEV.to_errno();
-    };
+    let c = conn.state.as_mut(&mut shim);
     match c.binder.state.commit(value, c.property_now()) {
         Ok(_) => 0,
         Err(r) => errno(r).to_errno(),
@@ -364,31 +369,34 @@ extern "C" fn drmb_rust_check(connector: *mut ffi::Connector, value: u64) -> c_i
 }
 
 /// The property's value: the backlight's live level, mapped.
+///
+/// # Safety
+///
+/// As for [`drmb_rust_check`].
 #[no_mangle]
-extern "C" fn drmb_rust_get(connector: *mut ffi::Connector) -> u64 {
-    let mut shim = SHIM.lock();
-    shim.conn(connector)
-        .map_or(0, |c| u64::from(c.property_now()))
+unsafe extern "C" fn drmb_rust_get(conn: *mut c_void) -> u64 {
+    // SAFETY: By the function's requirement.
+    let conn = unsafe { Arc::<Conn>::borrow(conn) };
+    u64::from(conn.state.as_ref(&SHIM.lock()).property_now())
 }
 
 /// The `old_level` of a commit that did not touch the backlight: nothing to roll back. Never a real level
 /// (`max_brightness` is an `int`).
 const NO_ROLLBACK: u32 = u32::MAX;
 
-/// The commit: sets the backlight, returning its previous level for a rollback.
+/// The commit: sets the backlight, returning its previous level for a rollback ([`NO_ROLLBACK`]: nothing was
+/// set), or a negative errno.
 ///
 /// # Safety
 ///
-/// `old_level` is valid for a write of a `u32`.
+/// As for [`drmb_rust_check`].
 #[no_mangle]
-unsafe extern "C" fn drmb_rust_apply(
-    connector: *mut ffi::Connector,
-    value: u64,
-    old_level: *mut u32,
-) -> c_int {
+unsafe extern "C" fn drmb_rust_apply(conn: *mut c_void, value: u64) -> i64 {
+    // SAFETY: By the function's requirement.
+    let conn = unsafe { Arc::<Conn>::borrow(conn) };
     let mut shim = SHIM.lock();
+    let c = conn.state.as_mut(&mut shim);
     let r = (|| {
-        let c = shim.conn(connector).ok_or(ENODEV)?;
         let Some(level) = c
             .binder
             .state
@@ -396,67 +404,81 @@ unsafe extern "C" fn drmb_rust_apply(
             .map_err(errno)?
         else {
             // The value it has: nothing to set.
-            // SAFETY: `old_level` is valid for a write, by the function's safety requirement.
-            unsafe { *old_level = NO_ROLLBACK };
-            return Ok(());
+            return Ok(NO_ROLLBACK);
         };
         let b = c.bound.as_ref().ok_or(ENODEV)?;
         let old = b.get();
-        // SAFETY: `old_level` is valid for a write, by the function's safety requirement.
-        unsafe { *old_level = old };
         if let Err(e) = b.set(level) {
             // The backlight core stored the refused value; the hardware did not take it. Put the old one back.
             let _ = b.set(old);
             return Err(e);
         }
-        Ok(())
+        Ok(old)
     })();
-    r.err().map_or(0, |e| e.to_errno())
+    r.map_or_else(|e| i64::from(e.to_errno()), i64::from)
 }
 
 /// A failed display commit after the brightness was applied: back to the old level.
+///
+/// # Safety
+///
+/// As for [`drmb_rust_check`].
 #[no_mangle]
-extern "C" fn drmb_rust_restore(connector: *mut ffi::Connector, old_level: u32) {
+unsafe extern "C" fn drmb_rust_restore(conn: *mut c_void, old_level: u32) {
     if old_level == NO_ROLLBACK {
         return;
     }
-    if let Some(b) = SHIM.lock().conn(connector).and_then(|c| c.bound.as_ref()) {
+    // SAFETY: By the function's requirement.
+    let conn = unsafe { Arc::<Conn>::borrow(conn) };
+    let shim = SHIM.lock();
+    if let Some(b) = conn.state.as_ref(&shim).bound.as_ref() {
         let _ = b.set(old_level);
     }
 }
 
 /// The connector was plugged or unplugged.
+///
+/// # Safety
+///
+/// As for [`drmb_rust_check`].
 #[no_mangle]
-extern "C" fn drmb_rust_set_connected(connector: *mut ffi::Connector, connected: bool) {
-    if let Some(c) = SHIM.lock().conn(connector) {
-        if c.binder.set_connected(connected) {
-            c.publish();
-        }
+unsafe extern "C" fn drmb_rust_set_connected(conn: *mut c_void, connected: bool) {
+    // SAFETY: By the function's requirement.
+    let conn = unsafe { Arc::<Conn>::borrow(conn) };
+    let mut shim = SHIM.lock();
+    let c = conn.state.as_mut(&mut shim);
+    if c.binder.set_connected(connected) {
+        c.publish();
     }
 }
 
-/// The display, as the `connected` file sees it: set once the display is registered, which comes after the file.
-///
-/// # Invariants
-///
-/// The pointer is the live display of [`DrmBrightness`], which outlives the file (it is dropped after it).
-struct DisplayRef(*mut ffi::Display);
+// Each callback has the type of its declaration in `drm_brightness_glue.h` (generated): a changed signature on
+// either side does not compile (the two of a pair coerce to one function pointer type only if they agree).
+const _: () = {
+    let _ = [drmb_rust_conn_added, ffi::drmb_rust_conn_added];
+    let _ = [drmb_rust_conn_removed, ffi::drmb_rust_conn_removed];
+    let _ = [drmb_rust_bl_added, ffi::drmb_rust_bl_added];
+    let _ = [drmb_rust_bl_removed, ffi::drmb_rust_bl_removed];
+    let _ = [drmb_rust_check, ffi::drmb_rust_check];
+    let _ = [drmb_rust_get, ffi::drmb_rust_get];
+    let _ = [drmb_rust_apply, ffi::drmb_rust_apply];
+    let _ = [drmb_rust_restore, ffi::drmb_rust_restore];
+    let _ = [drmb_rust_set_connected, ffi::drmb_rust_set_connected];
+};
 
-// SAFETY: The display may be used from any thread.
-unsafe impl Send for DisplayRef {}
-// SAFETY: The display's C functions take their own locks.
-unsafe impl Sync for DisplayRef {}
-
-fn connected_show(d: &SetOnce<DisplayRef>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+fn connected_show(
+    d: &SetOnce<Arc<Display>>,
+    f: &mut core::fmt::Formatter<'_>,
+) -> core::fmt::Result {
     let Some(d) = d.as_ref() else {
         return Ok(());
     };
-    // SAFETY: By the invariant of `DisplayRef`.
-    let on = unsafe { ffi::drmb_display_connected(d.0) };
+    // SAFETY: By the type invariant of `Display`.
+    let on = unsafe { ffi::drmb_display_connected(d.raw) };
     writeln!(f, "{}", u8::from(on))
 }
 
-fn connected_store(d: &SetOnce<DisplayRef>, r: &mut UserSliceReader) -> Result {
+fn connected_store(d: &SetOnce<Arc<Display>>, r: &mut UserSliceReader) -> Result {
     let buf = read_write(r, 8)?;
     let on = match core::str::from_utf8(&buf).map_err(|_| EINVAL)?.trim() {
         "0" => false,
@@ -464,23 +486,24 @@ fn connected_store(d: &SetOnce<DisplayRef>, r: &mut UserSliceReader) -> Result {
         _ => return Err(EINVAL),
     };
     let d = d.as_ref().ok_or(ENODEV)?;
-    // SAFETY: By the invariant of `DisplayRef`.
-    unsafe { ffi::drmb_display_set_connected(d.0, on) };
+    // SAFETY: By the type invariant of `Display`.
+    unsafe { ffi::drmb_display_set_connected(d.raw, on) };
     Ok(())
 }
 
-/// The virtual display; destroyed on drop.
+/// The virtual display; destroyed on drop. The `connected` file holds a reference too: it is set once the display
+/// is registered, which comes after the file.
 ///
 /// # Invariants
 ///
-/// `raw` came from a successful `drmb_create`.
+/// `raw` came from a successful `drmb_display_create`.
 struct Display {
-    raw: *mut ffi::Display,
+    raw: *mut ffi::drmb_display,
 }
 
 // SAFETY: The DRM device may be torn down from any thread.
 unsafe impl Send for Display {}
-// SAFETY: No method takes `&self` to mutate.
+// SAFETY: The display's C functions take their own locks.
 unsafe impl Sync for Display {}
 
 impl Drop for Display {
@@ -502,12 +525,14 @@ impl Drop for Watch {
         let (bound, backlights) = {
             let mut shim = SHIM.lock();
             let mut bound = KVec::new();
-            for c in shim.conns.iter_mut() {
-                if let Some(b) = c.bound.take() {
+            let conns = core::mem::take(&mut shim.conns);
+            for c in conns.iter() {
+                if let Some(b) = c.state.as_mut(&mut shim).bound.take() {
                     // On allocation failure the reference is dropped at once, under the lock: still correct.
                     let _ = bound.push(b, GFP_KERNEL);
                 }
             }
+            shim.conns = conns;
             (bound, core::mem::take(&mut shim.backlights))
         };
         drop(bound);
@@ -516,10 +541,10 @@ impl Drop for Watch {
 }
 
 struct DrmBrightness {
-    // Dropped in declaration order: the debugfs file (no store runs once it is gone), the display it points to,
-    // then the backlight watch.
-    _connected: Pin<KBox<File<SetOnce<DisplayRef>>>>,
-    _display: Display,
+    // Dropped in declaration order: the debugfs file (no store runs once it is gone), the display (its last
+    // reference), then the backlight watch.
+    _connected: Pin<KBox<File<SetOnce<Arc<Display>>>>>,
+    _display: Arc<Display>,
     _dir: Dir,
     _watch: Watch,
 }
@@ -545,12 +570,13 @@ impl kernel::Module for DrmBrightness {
             ),
             GFP_KERNEL,
         )?;
+        let display = UniqueArc::new_uninit(GFP_KERNEL)?;
         // SAFETY: No preconditions.
         let raw = kernel::error::from_err_ptr(unsafe { ffi::drmb_display_create() })?;
         // INVARIANT: Created successfully.
-        let display = Display { raw };
-        // INVARIANT: `display` is kept in `Self`, after the file. The cell is empty, so this cannot fail.
-        connected.populate(DisplayRef(raw));
+        let display: Arc<Display> = display.write(Display { raw }).into();
+        // The cell is empty, so this cannot fail.
+        connected.populate(display.clone());
         Ok(Self {
             _connected: connected,
             _display: display,
@@ -675,15 +701,18 @@ mod binding_tests {
         let bd = kernel::error::from_err_ptr(unsafe { ffi::drmb_test_removed_backlight() })?;
         let (known, bound) = {
             let mut shim = SHIM.lock();
-            for i in 0..shim.conns.len() {
-                shim.rescan(i);
+            let conns = core::mem::take(&mut shim.conns);
+            let backlights = core::mem::take(&mut shim.backlights);
+            for c in conns.iter() {
+                c.state.as_mut(&mut shim).rescan(&backlights);
             }
-            (
-                shim.backlights.iter().any(|b| b.bd == bd),
-                shim.conns
-                    .iter()
-                    .any(|c| c.binder.bound() == Some(bd as usize)),
-            )
+            let known = backlights.iter().any(|b| b.bd == bd);
+            let bound = conns
+                .iter()
+                .any(|c| c.state.as_ref(&shim).binder.bound() == Some(bd as usize));
+            shim.conns = conns;
+            shim.backlights = backlights;
+            (known, bound)
         };
         // SAFETY: Drops the reference `drmb_test_removed_backlight` took.
         unsafe { ffi::drmb_bl_put(bd) };

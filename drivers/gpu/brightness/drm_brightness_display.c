@@ -27,6 +27,7 @@ struct drmb_display {
 	struct drm_device drm;
 	struct drm_simple_display_pipe pipe;
 	struct drm_connector conn;
+	struct drm_brightness_connector brightness;	/* the helper's state of conn */
 	struct faux_device *faux;
 	atomic_t connected;	/* 1: plugged (debugfs connected) */
 };
@@ -44,6 +45,12 @@ static struct drmb_conn_state *to_drmb_state(struct drm_connector_state *s)
 static struct drmb_display *to_drmb(struct drm_device *drm)
 {
 	return container_of(drm, struct drmb_display, drm);
+}
+
+/* The helper's state of a connector of ours, found through the connector. */
+static struct drm_brightness_connector *to_bc(struct drm_connector *conn)
+{
+	return &container_of(conn, struct drmb_display, conn)->brightness;
 }
 
 static void drmb_conn_reset(struct drm_connector *conn)
@@ -79,7 +86,7 @@ static void drmb_conn_destroy_state(struct drm_connector *conn, struct drm_conne
 static int drmb_conn_set_property(struct drm_connector *conn, struct drm_connector_state *state,
 				  struct drm_property *prop, u64 val)
 {
-	int ret = drm_brightness_atomic_set_property(conn, &to_drmb_state(state)->brightness, prop, val);
+	int ret = drm_brightness_atomic_set_property(to_bc(conn), &to_drmb_state(state)->brightness, prop, val);
 
 	/* This connector has no other property of its own. */
 	return ret == -ENOENT ? -EINVAL : ret;
@@ -88,7 +95,7 @@ static int drmb_conn_set_property(struct drm_connector *conn, struct drm_connect
 static int drmb_conn_get_property(struct drm_connector *conn, const struct drm_connector_state *state,
 				  struct drm_property *prop, u64 *val)
 {
-	int ret = drm_brightness_atomic_get_property(conn, prop, val);
+	int ret = drm_brightness_atomic_get_property(to_bc(conn), prop, val);
 
 	return ret == -ENOENT ? -EINVAL : ret;
 }
@@ -121,7 +128,7 @@ static int drmb_conn_atomic_check(struct drm_connector *conn, struct drm_atomic_
 {
 	struct drm_connector_state *ns = drm_atomic_get_new_connector_state(state, conn);
 
-	return drm_brightness_atomic_check(conn, &to_drmb_state(ns)->brightness);
+	return drm_brightness_atomic_check(to_bc(conn), &to_drmb_state(ns)->brightness);
 }
 
 static const struct drm_connector_helper_funcs drmb_conn_helper_funcs = {
@@ -145,14 +152,14 @@ static int drmb_atomic_commit(struct drm_device *drm, struct drm_atomic_commit *
 	for_each_new_connector_in_state(state, conn, ns, i) {
 		if (conn != &d->conn || !to_drmb_state(ns)->brightness.changed)
 			continue;
-		ret = drm_brightness_apply(conn, &to_drmb_state(ns)->brightness, &old_level);
+		ret = drm_brightness_apply(&d->brightness, &to_drmb_state(ns)->brightness, &old_level);
 		if (ret)
 			return ret;
 		applied = true;
 	}
 	ret = drm_atomic_helper_commit(drm, state, nonblock);
 	if (ret && applied)
-		drm_brightness_rollback(&d->conn, old_level);
+		drm_brightness_rollback(&d->brightness, old_level);
 	return ret;
 }
 
@@ -225,7 +232,7 @@ struct drmb_display *drmb_display_create(void)
 	if (ret)
 		goto err;
 	drm_connector_helper_add(&d->conn, &drmb_conn_helper_funcs);
-	ret = drm_brightness_connector_init(&d->conn);
+	ret = drm_brightness_connector_init(&d->brightness, &d->conn);
 	if (ret)
 		goto err;
 
@@ -239,7 +246,7 @@ struct drmb_display *drmb_display_create(void)
 		goto err_fini;
 	return d;
 err_fini:
-	drm_brightness_connector_fini(&d->conn);
+	drm_brightness_connector_fini(&d->brightness);
 err:
 	faux_device_destroy(faux);
 	return ERR_PTR(ret);
@@ -251,7 +258,7 @@ void drmb_display_destroy(struct drmb_display *d)
 
 	drm_dev_unregister(&d->drm);
 	drm_atomic_helper_shutdown(&d->drm);
-	drm_brightness_connector_fini(&d->conn);
+	drm_brightness_connector_fini(&d->brightness);
 	/* Frees d (devres of the faux device). */
 	faux_device_destroy(faux);
 }
@@ -266,6 +273,6 @@ void drmb_display_set_connected(struct drmb_display *d, bool connected)
 	/* Only a change is a hotplug. */
 	if (atomic_xchg(&d->connected, connected) == connected)
 		return;
-	drm_brightness_set_connected(&d->conn, connected);
+	drm_brightness_set_connected(&d->brightness, connected);
 	drm_kms_helper_hotplug_event(&d->drm);
 }

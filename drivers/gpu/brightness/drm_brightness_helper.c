@@ -26,117 +26,67 @@
 #include <drm/drm_sysfs.h>
 #include <linux/backlight.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
-#include <linux/slab.h>
+#include <linux/string.h>
 
 #include "drm_brightness.h"
 #include "drm_brightness_glue.h"
 
-/* One connector carrying the properties. */
-struct drmb_conn {
-	struct list_head node;
-	struct drm_connector *conn;
-	struct drm_property *brightness;
-	struct drm_property *brightness_max;
-	u32 max;	/* display_brightness_max (atomic drivers may not read a property back) */
-};
-
-/* Every connector initialised through the helper; properties are shared by the connectors of one device. */
-static LIST_HEAD(drmb_conns);
-static DEFINE_MUTEX(drmb_conns_lock);
-
-static struct drmb_conn *drmb_conn_find(struct drm_connector *conn)
+/*
+ * The property of that name a connector of dev was given before (properties belong to the device, shared by its
+ * connectors). Connectors are initialised before the device registers: nothing changes the list meanwhile.
+ */
+static struct drm_property *drmb_find_property(struct drm_device *dev, const char *name)
 {
-	struct drmb_conn *c;
+	struct drm_property *p;
 
-	list_for_each_entry(c, &drmb_conns, node)
-		if (c->conn == conn)
-			return c;
+	list_for_each_entry(p, &dev->mode_config.property_list, head)
+		if (drm_property_type_is(p, DRM_MODE_PROP_RANGE) && !strcmp(p->name, name))
+			return p;
 	return NULL;
 }
 
-int drm_brightness_connector_init(struct drm_connector *conn)
+int drm_brightness_connector_init(struct drm_brightness_connector *bc, struct drm_connector *conn)
 {
-	struct drm_property *brightness = NULL, *brightness_max = NULL;
-	struct drmb_conn *c, *other;
-	int ret;
+	struct drm_property *brightness, *brightness_max;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
-		return -ENOMEM;
-	mutex_lock(&drmb_conns_lock);
-	list_for_each_entry(other, &drmb_conns, node) {
-		if (other->conn->dev == conn->dev) {
-			brightness = other->brightness;
-			brightness_max = other->brightness_max;
-			break;
-		}
-	}
-	if (!brightness) {
+	brightness = drmb_find_property(conn->dev, "display_brightness");
+	if (!brightness)
 		brightness = drm_property_create_range(conn->dev, 0, "display_brightness", 0, INT_MAX);
+	brightness_max = drmb_find_property(conn->dev, "display_brightness_max");
+	if (!brightness_max)
 		brightness_max = drm_property_create_range(conn->dev, DRM_MODE_PROP_IMMUTABLE,
 							   "display_brightness_max", 0, INT_MAX);
-	}
-	ret = -ENOMEM;
+	/* Properties, if created, belong to the device and go with its mode config. */
 	if (!brightness || !brightness_max)
-		goto err;
-	c->conn = conn;
-	c->brightness = brightness;
-	c->brightness_max = brightness_max;
+		return -ENOMEM;
+	*bc = (struct drm_brightness_connector){
+		.conn = conn,
+		.brightness = brightness,
+		.brightness_max = brightness_max,
+	};
 	/* Before registration: attaching to a registered connector is not allowed. */
 	drm_object_attach_property(&conn->base, brightness, 0);
 	drm_object_attach_property(&conn->base, brightness_max, 0);
-	ret = drmb_rust_conn_added(conn, c);
-	if (ret)
-		goto err;
-	list_add(&c->node, &drmb_conns);
-	mutex_unlock(&drmb_conns_lock);
-	return 0;
-err:
-	/* Properties, if created, belong to the device and go with its mode config. */
-	mutex_unlock(&drmb_conns_lock);
-	kfree(c);
-	return ret;
+	bc->shim = drmb_rust_conn_added(bc);
+	return bc->shim ? 0 : -ENOMEM;
 }
 EXPORT_SYMBOL_GPL(drm_brightness_connector_init);
 
-void drm_brightness_connector_fini(struct drm_connector *conn)
+/* The shim forgets the connector (no other call on bc runs now: drm_brightness.h); later calls find no state. */
+void drm_brightness_connector_fini(struct drm_brightness_connector *bc)
 {
-	struct drmb_conn *c;
+	void *shim = bc->shim;
 
-	mutex_lock(&drmb_conns_lock);
-	c = drmb_conn_find(conn);
-	if (c)
-		list_del(&c->node);
-	mutex_unlock(&drmb_conns_lock);
-	if (!c)
-		return;
-	drmb_rust_conn_removed(conn);
-	kfree(c);
+	bc->shim = NULL;
+	if (shim)
+		drmb_rust_conn_removed(shim);
 }
 EXPORT_SYMBOL_GPL(drm_brightness_connector_fini);
 
-/*
- * Whether prop is conn's display_brightness. The answer, not the struct drmb_conn, leaves the lock: a driver may
- * call drm_brightness_connector_fini(), which frees it, while a property ioctl on that connector still runs (its
- * files can outlive the connector's registration). The property itself belongs to the DRM device.
- */
-static bool drmb_is_brightness(struct drm_connector *conn, struct drm_property *prop)
-{
-	struct drmb_conn *c;
-	bool ret;
-
-	mutex_lock(&drmb_conns_lock);
-	c = drmb_conn_find(conn);
-	ret = c && prop == c->brightness;
-	mutex_unlock(&drmb_conns_lock);
-	return ret;
-}
-
-int drm_brightness_atomic_set_property(struct drm_connector *conn, struct drm_brightness_state *bs,
+int drm_brightness_atomic_set_property(struct drm_brightness_connector *bc, struct drm_brightness_state *bs,
 				       struct drm_property *prop, u64 val)
 {
-	if (!drmb_is_brightness(conn, prop))
+	if (!prop || prop != bc->brightness)
 		return -ENOENT;
 	bs->value = val;
 	bs->changed = true;
@@ -144,46 +94,62 @@ int drm_brightness_atomic_set_property(struct drm_connector *conn, struct drm_br
 }
 EXPORT_SYMBOL_GPL(drm_brightness_atomic_set_property);
 
-int drm_brightness_atomic_get_property(struct drm_connector *conn, struct drm_property *prop, u64 *val)
+int drm_brightness_atomic_get_property(struct drm_brightness_connector *bc, struct drm_property *prop, u64 *val)
 {
-	if (!drmb_is_brightness(conn, prop))
+	if (!prop || prop != bc->brightness)
 		return -ENOENT;
-	*val = drmb_rust_get(conn);
+	*val = bc->shim ? drmb_rust_get(bc->shim) : 0;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(drm_brightness_atomic_get_property);
 
-int drm_brightness_atomic_check(struct drm_connector *conn, const struct drm_brightness_state *bs)
+int drm_brightness_atomic_check(struct drm_brightness_connector *bc, const struct drm_brightness_state *bs)
 {
-	return bs->changed ? drmb_rust_check(conn, bs->value) : 0;
+	if (!bs->changed)
+		return 0;
+	return bc->shim ? drmb_rust_check(bc->shim, bs->value) : -ENODEV;
 }
 EXPORT_SYMBOL_GPL(drm_brightness_atomic_check);
 
-int drm_brightness_apply(struct drm_connector *conn, const struct drm_brightness_state *bs, u32 *old_level)
+int drm_brightness_apply(struct drm_brightness_connector *bc, const struct drm_brightness_state *bs,
+			 u32 *old_level)
 {
-	return bs->changed ? drmb_rust_apply(conn, bs->value, old_level) : 0;
+	s64 ret;
+
+	if (!bs->changed)
+		return 0;
+	if (!bc->shim)
+		return -ENODEV;
+	ret = drmb_rust_apply(bc->shim, bs->value);
+	if (ret < 0)
+		return ret;
+	*old_level = ret;
+	return 0;
 }
 EXPORT_SYMBOL_GPL(drm_brightness_apply);
 
-void drm_brightness_rollback(struct drm_connector *conn, u32 old_level)
+void drm_brightness_rollback(struct drm_brightness_connector *bc, u32 old_level)
 {
-	drmb_rust_restore(conn, old_level);
+	if (bc->shim)
+		drmb_rust_restore(bc->shim, old_level);
 }
 EXPORT_SYMBOL_GPL(drm_brightness_rollback);
 
-void drm_brightness_set_connected(struct drm_connector *conn, bool connected)
+void drm_brightness_set_connected(struct drm_brightness_connector *bc, bool connected)
 {
-	drmb_rust_set_connected(conn, connected);
+	if (bc->shim)
+		drmb_rust_set_connected(bc->shim, connected);
 }
 EXPORT_SYMBOL_GPL(drm_brightness_set_connected);
 
-void drmb_conn_set_max(struct drmb_conn *c, u32 max)
+/* Called by the shim under its lock. */
+void drmb_conn_set_max(struct drm_brightness_connector *bc, u32 max)
 {
-	if (c->max == max)
+	if (bc->max == max)
 		return;
-	c->max = max;
-	drm_object_property_set_value(&c->conn->base, c->brightness_max, max);
-	drm_sysfs_connector_property_event(c->conn, c->brightness_max);
+	bc->max = max;
+	drm_object_property_set_value(&bc->conn->base, bc->brightness_max, max);
+	drm_sysfs_connector_property_event(bc->conn, bc->brightness_max);
 }
 
 /* The backlight class, as found by drmb_watch_backlights(). */

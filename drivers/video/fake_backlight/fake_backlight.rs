@@ -31,27 +31,18 @@ module! {
     license: "GPL",
 }
 
+/// The declarations of `fake_backlight_glue.h`, generated at build time (`fake_backlight_glue_bindings.rs`).
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all
+)]
 mod ffi {
-    use core::ffi::c_char;
-
-    #[repr(C)]
-    pub(super) struct Fbl {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn fbl_register(
-            name: *const c_char,
-            type_: u32,
-            max: u32,
-            brightness: u32,
-            clamp: u32,
-        ) -> *mut Fbl;
-        pub(super) fn fbl_unregister(f: *mut Fbl);
-        pub(super) fn fbl_set_fail(f: *mut Fbl, err: i32);
-        pub(super) fn fbl_brightness(f: *mut Fbl) -> u32;
-        pub(super) fn fbl_hotkey(f: *mut Fbl, brightness: u32);
-    }
+    include!("fake_backlight_glue_bindings.rs");
 }
 
 /// One registered backlight device.
@@ -66,7 +57,7 @@ struct Device {
     max: u32,
     clamp: u32,
     fail: u32,
-    raw: *mut ffi::Fbl,
+    raw: *mut ffi::fbl,
 }
 
 // SAFETY: The backlight device may be used and unregistered from any thread; the glue locks as the core does.

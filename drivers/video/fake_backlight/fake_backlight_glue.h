@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The C glue of fake_backlight.ko, mirrored by fake_backlight.rs. */
+/* The C glue of fake_backlight.ko; fake_backlight.rs uses the bindings Kbuild generates from this header. */
 #ifndef FAKE_BACKLIGHT_GLUE_H
 #define FAKE_BACKLIGHT_GLUE_H
 
