@@ -50,6 +50,23 @@ fn user_ptr(addr: u64) -> Result<UserPtr> {
 }
 
 impl List {
+    /// Whether every op of the list completes without waiting (no `POLL`, `DELAY` or wait of any kind), so that
+    /// running it does not stall an io_uring submitter's `io_uring_enter` for long.
+    pub(crate) fn never_waits(&self) -> bool {
+        self.ops.iter().all(|op| {
+            matches!(
+                Opcode::from_raw(op.opcode),
+                Some(
+                    Opcode::Nop
+                        | Opcode::Read
+                        | Opcode::Write
+                        | Opcode::Update
+                        | Opcode::XferParam
+                )
+            )
+        })
+    }
+
     /// Reads the list of `s` and everything it refers to, validating it whole; nothing of it has run or will run
     /// if this fails. With `budget`, the parameter bytes are charged to it (`ENOBUFS` if they do not fit).
     pub(crate) fn read(

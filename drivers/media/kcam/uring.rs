@@ -10,8 +10,10 @@
 //!
 //! The commands:
 //! - `KCAM_IOC_SUBMIT` takes the ioctl's steps ([`KcamFile::check_header`], [`KcamFile::read_list`],
-//!   `KcamDevice::queue_job`) and answers as it does, with `ASYNC` implied. Issued inline (the default), the
-//!   command stays with its job: the job's [`Hook`] queues task work once the job is done, which writes the results
+//!   `KcamDevice::queue_job`) and answers as it does, with `ASYNC` implied. A list that asks for no out-fence and
+//!   never waits (no `POLL`, `DELAY` or wait op) on an idle camera takes the ioctl's fast path instead
+//!   (`KcamDevice::run_direct`): it runs while the command is issued, in the submitting task, and the command
+//!   completes at once. Otherwise, issued inline (the default), the command stays with its job: the job's [`Hook`] queues task work once the job is done, which writes the results
 //!   back to the list in the submitting task and completes the command. The ring's or task's exit
 //!   (`IO_URING_F_CANCEL`) stops the job, whose end completes the command the same way. Issued by an io-wq worker
 //!   (`IOSQE_ASYNC`), the worker waits for the job interruptibly, so that `IORING_OP_ASYNC_CANCEL`, which signals it
@@ -32,9 +34,9 @@ use crate::{
     fence::FenceFd,
     file::{self, KcamFile},
     hook::Hook,
-    list,
+    list::{self, List},
     sched::Job,
-    shared::uapi::{self, Cancel, Event, Submit, UringCmd},
+    shared::uapi::{self, Cancel, Event, Op, Submit, UringCmd},
 };
 use core::ffi::{c_int, c_uint, c_void};
 use kernel::{
@@ -224,6 +226,16 @@ struct Issue {
     cqe32: bool,
 }
 
+/// What became of a submission.
+enum Submitted {
+    /// `TEST_ONLY`: validated, nothing ran.
+    TestOnly,
+    /// Ran at once on the idle camera (the fast path); its first failed op, if any.
+    Ran(List, Option<usize>),
+    /// Queued for the camera's worker, with its out-fence if it asked for one.
+    Queued(Arc<Job>, Option<FenceFd>),
+}
+
 /// How an issued command goes on.
 enum Outcome {
     /// It completes now with `res` and `res2`.
@@ -288,29 +300,41 @@ fn submit(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::Now(e.to_errno(), 0),
     };
-    let queued: Result<Option<(Arc<Job>, Option<FenceFd>)>> = (|| {
+    let submitted: Result<Submitted> = (|| {
         if !me.check_header(&mut s, uapi::SUBMIT_ASYNC)? {
-            return Ok(None);
+            return Ok(Submitted::TestOnly);
         }
-        let (list, slot) = me.read_list(&mut s)?;
+        let (mut list, slot) = me.read_list(&mut s)?;
         let out_fence = s.flags & uapi::SUBMIT_OUT_FENCE != 0;
+        // The fast path, as the ioctl's: a list that asks for no fence and never waits runs at once, in this
+        // task, if the camera is idle; the command then completes now, without a job, a worker or task work.
+        if !out_fence && list.never_waits() {
+            if let Some((seqno, failed)) = dev.run_direct(me.id, &mut list)? {
+                s.seqno = seqno;
+                return Ok(Submitted::Ran(list, failed));
+            }
+        }
         let (job, fd) = dev.queue_job(me.id, s.ops_ptr, list, out_fence, slot)?;
         s.seqno = job.seqno;
         s.out_fence_fd = fd.as_ref().map_or(-1, |f| f.fd());
-        Ok(Some((job, fd)))
+        Ok(Submitted::Queued(job, fd))
     })();
     // As the ioctl's: the reply goes back even when the submission failed, and a list whose seqno userspace never
     // learnt is cancelled.
     if let Err(e) = w.write(&s) {
-        if let Ok(Some((job, _))) = &queued {
+        if let Ok(Submitted::Queued(job, _)) = &submitted {
             dev.stop_job(job, ECANCELED);
         }
         return Outcome::Now(e.to_errno(), u64::from(s.error_idx));
     }
-    let (job, fd) = match queued {
+    let (job, fd) = match submitted {
         Err(e) => return Outcome::Now(e.to_errno(), u64::from(s.error_idx)),
-        Ok(None) => return Outcome::Now(0, u64::from(s.error_idx)),
-        Ok(Some(queued)) => queued,
+        Ok(Submitted::TestOnly) => return Outcome::Now(0, u64::from(s.error_idx)),
+        Ok(Submitted::Ran(list, failed)) => {
+            let (res, res2) = results(&list.ops, failed, s.ops_ptr);
+            return Outcome::Now(res, res2);
+        }
+        Ok(Submitted::Queued(job, fd)) => (job, fd),
     };
     if let Some(fd) = fd {
         fd.install();
@@ -337,17 +361,24 @@ fn wait(dev: &KcamDevice, job: &Arc<Job>) -> Outcome {
             return Outcome::Now(ECANCELED.to_errno(), 0);
         }
     }
-    let (res, res2) = results(job);
+    let (res, res2) = job_results(job);
     Outcome::Now(res, res2)
 }
 
 /// Writes a done job's results back to its list (in the submitting process); the CQE's `res` and `res2`.
-fn results(job: &Job) -> (i32, u64) {
+fn job_results(job: &Job) -> (i32, u64) {
     let data = job.data.lock();
+    results(&data.list.ops, data.failed, job.ops_ptr)
+}
+
+/// Writes the results of a list that ran, whose first failed op is `failed`, back to `ops_ptr`; the CQE's `res`
+/// (0, the failed op's status, or the copy's error) and `res2` (the failed op's index, or the list's length).
+fn results(ops: &[Op], failed: Option<usize>, ops_ptr: u64) -> (i32, u64) {
     // CAST: an index of a list of at most MAX_OPS ops.
-    let idx = data.failed.unwrap_or(data.list.ops.len()) as u64;
-    match list::write_results(&data.list.ops, job.ops_ptr) {
-        Ok(()) => (data.first_status().unwrap_or(0), idx),
+    let idx = failed.unwrap_or(ops.len()) as u64;
+    let status = failed.and_then(|i| ops.get(i)).map_or(0, |op| op.status);
+    match list::write_results(ops, ops_ptr) {
+        Ok(()) => (status, idx),
         Err(e) => (e.to_errno(), idx),
     }
 }
@@ -477,7 +508,7 @@ pub(crate) unsafe extern "C" fn kcam_rust_uring_task_work(
                 // The results cannot be written back.
                 (ECANCELED.to_errno(), 0)
             } else {
-                results(&job)
+                job_results(&job)
             };
             cmd.done(res, res2, pdu.cqe32, issue_flags);
         }
