@@ -58,7 +58,7 @@ count "$e2e_pass" "$e2e_fail"
 grep -E '^[[:space:]]*not ok' build/vm/ktap.txt >&2
 grep '^not ok' build/vm/e2e.txt >&2
 # Every module's suite must have run: a suite that silently vanished (KUNIT=m, a module that did not load) fails.
-for suite in gpio_sloppy_la gpio_waveform_program kcam_core drm_brightness_policy fake_backlight_commands; do
+for suite in gpio_sloppy_la gpio_waveform_program kcam_core kcam_frame drm_brightness_policy fake_backlight_commands; do
 	grep -q "^ok [0-9]* $suite\$\|^not ok [0-9]* $suite\$" build/vm/ktap.txt || { echo "error: KUnit suite $suite did not run" >&2; count 0 1; }
 done
 log "KUnit: $ktap_pass passed, $ktap_fail failed; e2e in the VM: $e2e_pass passed, $e2e_fail failed"

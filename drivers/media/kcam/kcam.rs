@@ -37,6 +37,7 @@ mod device;
 mod events;
 mod fence;
 mod file;
+mod frame_kunit;
 mod glue;
 mod limits;
 mod list;
@@ -52,13 +53,20 @@ mod uapi;
 #[allow(unreachable_pub, dead_code)]
 #[path = "shared/validate.rs"]
 mod validate;
+/// vcam's formats and buffers, and its image pipeline, shared with `tools/kcam` (cargo tests, the 3A simulation).
+#[allow(unreachable_pub, dead_code, missing_docs)]
+#[path = "shared/vcam_uapi.rs"]
+mod vcam_uapi;
+#[allow(unreachable_pub, dead_code)]
+#[path = "shared/frame.rs"]
+mod frame;
 
 #[allow(dead_code)]
 #[path = "../../common/owned_debugfs.rs"]
 mod owned_debugfs;
 
 mod shared {
-    pub(crate) use super::{uapi, validate};
+    pub(crate) use super::{frame, uapi, validate, vcam_uapi};
 }
 
 use uapi::{Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait};
@@ -95,6 +103,14 @@ unsafe impl FromBytes for Reset {}
 unsafe impl FromBytes for EventSub {}
 // SAFETY: See above.
 unsafe impl AsBytes for Event {}
+// SAFETY: The statistics buffer's layout: `repr(C)` integers and arrays of a `repr(C)` struct of `u16`s, without
+// padding (the invariant of `shared/vcam_uapi.rs`), written to userspace as bytes.
+unsafe impl AsBytes for vcam_uapi::Stats {}
+// SAFETY: All-zero bytes are a valid `Stats` (integers only, see above); it is allocated zeroed.
+unsafe impl Zeroable for vcam_uapi::Stats {}
+// SAFETY: `frame::Renderer` holds integers and integer arrays only (its documentation says so), so all-zero bytes
+// are a valid (idle) renderer; it is allocated zeroed, being too big for the stack.
+unsafe impl Zeroable for frame::Renderer {}
 
 module! {
     type: KcamModule,

@@ -4,7 +4,7 @@
 use crate::ioctl::*;
 use crate::uapi::*;
 use crate::validate::*;
-use std::{format, process::Command, string::String, vec::Vec};
+use std::process::Command;
 
 /// A camera of two entities: 1 (sensor, 4 regs of 16 bits, emits FRAME_START/END) and 2 (ISP, 2 regs of 32 bits,
 /// emits STATS_READY). Registers: 0 RW mask 0xff, 1 RO, 2 WO mask 0xffff, 3 RW mask 0x0f0f.
