@@ -8,6 +8,7 @@
 //! a list runs or the camera resets; nothing that can wait on userspace (a page fault, a copy) happens under it.
 
 use crate::{
+    buffer::Buffer,
     camera::{Backend, Camera, CameraCtx, EntitySpec, RunCtx},
     fence::{self, Fence},
     glue,
@@ -142,17 +143,24 @@ impl KcamDevice {
             // CAST: small constants.
             max_pending: MAX_PENDING as u32,
             max_events: crate::events::QUEUE_LEN as u32,
-            flags: 0,
+            flags: if self.camera.entities.iter().any(|e| e.buffers) {
+                uapi::CAP_BUFFERS
+            } else {
+                0
+            },
             max_lists: limits.max_lists,
             max_queued_param_bytes: limits.max_queued_param_bytes,
             max_subscribers: limits.max_subscribers,
             access_timeout_ns: limits.access_timeout_ns,
-            reserved: [0; 2],
+            max_buffers: limits.max_buffers,
+            // CAST: a small constant.
+            max_file_buffers: crate::buffer::MAX_FILE_BUFFERS as u32,
+            reserved: [0; 1],
         }
     }
 
     pub(crate) fn enum_entity(&self, d: &mut EntityDesc) -> Result {
-        if d.reserved0 != 0 || d.reserved != [0; 2] {
+        if d.flags != 0 || d.reserved != [0; 2] {
             return Err(EINVAL);
         }
         let e = self.camera.entities.get(d.index as usize).ok_or(EINVAL)?;
@@ -164,6 +172,11 @@ impl KcamDevice {
             num_regs: e.regs.len() as u32,
             reg_width: e.reg_width,
             event_mask: e.events,
+            flags: if e.buffers {
+                uapi::ENTITY_FLAG_BUFFERS
+            } else {
+                0
+            },
             ..EntityDesc::query(d.index)
         };
         copy_name(&mut d.name, e.name);
@@ -204,6 +217,7 @@ impl KcamDevice {
             ops,
             fences,
             params,
+            buffers,
             ..
         } = list;
         let cx = RunCtx {
@@ -211,6 +225,7 @@ impl KcamDevice {
             cancel,
             fences,
             params,
+            buffers,
             access_timeout_ns: self.budget.limits().access_timeout_ns,
             hung: Cell::new(false),
         };
@@ -301,6 +316,12 @@ impl KcamDevice {
         Ok(())
     }
 
+    /// Takes back, from the driver, every buffer `which` selects that is queued or being written; when this returns,
+    /// none of them is written any more.
+    pub(crate) fn cancel_buffers(&self, which: &dyn Fn(&Buffer) -> bool) {
+        self.camera.backend.cancel_buffers(which);
+    }
+
     /// `KCAM_IOC_RESET`: cancels every list (`-ECANCELED`), waits for the running one to stop, then puts the
     /// hardware back to its reset state (clearing injected faults, which is how a hung camera recovers).
     pub(crate) fn reset(&self) {
@@ -387,7 +408,7 @@ impl KcamDevice {
             let _exec = self.exec.lock();
             self.run_list(&self.direct_cancel, list)
         };
-        list.drop_params();
+        list.drop_inputs();
         let more = {
             let mut q = self.queue.lock();
             q.direct = None;

@@ -2,18 +2,24 @@
 
 //! An open `/dev/kcamN`: its ioctls, its asynchronous submissions and its event subscriptions.
 //!
-//! Files share the camera, not their event subscriptions and queues, nor their submissions: another file can
-//! neither wait for them nor see their results. Closing a file cancels its queued and running lists.
+//! Files share the camera, not their event subscriptions and queues, nor their submissions and buffers: another
+//! file can neither wait for them nor see their results, nor name its buffers. Closing a file cancels its queued
+//! and running lists and takes its buffers back from the camera.
 
 use crate::{
+    buffer::Buffers,
     device::{KcamDevice, MAX_PENDING},
+    dmabuf::MappedDmaBuf,
     events::FileEvents,
     fence::FenceFd,
     list::{self, List},
     registry,
     sched::Job,
     shared::{
-        uapi::{self, Caps, EntityDesc, Event, EventSub, RegDesc, Reset, Submit, Wait},
+        uapi::{
+            self, BufferImport, BufferRelease, Caps, EntityDesc, Event, EventSub, RegDesc, Reset, Submit,
+            Wait,
+        },
         validate,
     },
 };
@@ -37,6 +43,8 @@ const IOC_SUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_SUBSCRIBE);
 const IOC_UNSUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_UNSUBSCRIBE);
 const IOC_DQEVENT: u32 = _IOR::<Event>(MAGIC, uapi::IOC_NR_DQEVENT);
 const IOC_RESET: u32 = _IOW::<Reset>(MAGIC, uapi::IOC_NR_RESET);
+const IOC_IMPORT_BUFFER: u32 = _IOWR::<BufferImport>(MAGIC, uapi::IOC_NR_IMPORT_BUFFER);
+const IOC_RELEASE_BUFFER: u32 = _IOW::<BufferRelease>(MAGIC, uapi::IOC_NR_RELEASE_BUFFER);
 
 /// Longest `KCAM_IOC_WAIT` a caller may ask for: the longest list.
 const MAX_WAIT_NS: u64 = crate::camera::MAX_WAIT_NS * crate::device::MAX_OPS as u64;
@@ -50,6 +58,9 @@ pub(crate) struct KcamFile {
     /// Asynchronous submissions not yet reaped by `KCAM_IOC_WAIT`.
     #[pin]
     pending: Mutex<KVec<Arc<Job>>>,
+    /// Imported buffers, by handle.
+    #[pin]
+    buffers: Mutex<Buffers>,
 }
 
 #[pinned_drop]
@@ -61,6 +72,14 @@ impl PinnedDrop for KcamFile {
         if let Some(running) = self.dev.cancel(|owner| owner == id, ECANCELED) {
             let _ = self.dev.wait_stopped(&running);
         }
+        // Released first, so that a list still holding one (a killed submitter's, still stopping) cannot queue it
+        // again; then taken back from the camera, which waits for a write in progress to stop.
+        let buffers = self.buffers.lock().take_all();
+        for b in buffers.iter() {
+            b.release();
+        }
+        self.dev.cancel_buffers(&|b| b.owner == id);
+        drop(buffers);
         self.dev.camera.events.close(&self.events);
     }
 }
@@ -88,8 +107,9 @@ impl KcamFile {
         {
             return Err(list::reject(s, r));
         }
+        let buffer = |handle| self.buffers.lock().get(handle);
         if s.flags & uapi::SUBMIT_TEST_ONLY != 0 {
-            List::read(&dev.camera, s, None)?;
+            List::read(&dev.camera, s, None, buffer)?;
             return Ok(Submitted::default());
         }
         let is_async = s.flags & uapi::SUBMIT_ASYNC != 0;
@@ -97,7 +117,7 @@ impl KcamFile {
             return Err(EBUSY);
         }
         let slot = dev.budget.take_list()?;
-        let mut list = List::read(&dev.camera, s, Some(&dev.budget))?;
+        let mut list = List::read(&dev.camera, s, Some(&dev.budget), buffer)?;
         if is_async {
             let mut pending = self.pending.lock();
             // Checked again under the lock: another thread of this file may have submitted meanwhile.
@@ -148,6 +168,38 @@ impl KcamFile {
         self.dev.stop_job(job, ECANCELED);
     }
 
+    /// `KCAM_IOC_IMPORT_BUFFER`: maps the dma-buf `imp.fd` for entity `imp.entity_id` and gives it a handle of this
+    /// file (see `include/uapi/linux/kcam.h` for the errors). `imp.size` is set once the dma-buf is known.
+    fn import(&self, imp: &mut BufferImport) -> Result {
+        if imp.handle != 0 || imp.flags != 0 || imp.size != 0 || imp.reserved != [0; 2] {
+            return Err(EINVAL);
+        }
+        let dev = &self.dev;
+        let idx = dev.camera.index_of(imp.entity_id)?;
+        let need = dev.camera.backend.buffer_size(idx).ok_or(EINVAL)?;
+        let dmabuf = MappedDmaBuf::import(imp.fd)?;
+        imp.size = dmabuf.size() as u64;
+        if dmabuf.size() < need {
+            return Err(ENOSPC);
+        }
+        let slot = dev.budget.take_buffer()?;
+        let buf = self
+            .buffers
+            .lock()
+            .add(dmabuf, self.id, idx, self.events.clone(), slot)?;
+        imp.handle = buf.handle;
+        Ok(())
+    }
+
+    /// Undoes an import whose reply could not be written (userspace never learnt the handle), or releases a
+    /// buffer (`KCAM_IOC_RELEASE_BUFFER`): the camera takes it back if queued, and never writes it again.
+    fn release(&self, handle: u32) -> Result {
+        let buf = self.buffers.lock().remove(handle)?;
+        buf.release();
+        self.dev.cancel_buffers(&|b| core::ptr::eq(b, &*buf));
+        Ok(())
+    }
+
     /// `KCAM_IOC_WAIT`: waits for an asynchronous submission of this file, writes its results back to its list
     /// (in the waiting process) and reaps it.
     fn wait(&self, w: &mut Wait) -> Result {
@@ -194,6 +246,7 @@ impl MiscDevice for KcamFile {
                 id,
                 events,
                 pending <- new_mutex!(KVec::new(), "KcamFile::pending"),
+                buffers <- new_mutex!(Buffers::new(), "KcamFile::buffers"),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -249,6 +302,28 @@ impl MiscDevice for KcamFile {
             IOC_DQEVENT => me
                 .events
                 .dequeue(|e| user(size_of::<Event>()).writer().write(e))?,
+            IOC_IMPORT_BUFFER => {
+                let (mut r, mut w) = user(size_of::<BufferImport>()).reader_writer();
+                let mut imp = r.read::<BufferImport>()?;
+                let res = me.import(&mut imp);
+                // `size` goes back even when the buffer is too small, so the caller learns what it gave.
+                if let Err(e) = w.write(&imp) {
+                    if res.is_ok() {
+                        let _ = me.release(imp.handle);
+                    }
+                    return Err(e);
+                }
+                res?;
+            }
+            IOC_RELEASE_BUFFER => {
+                let rel = user(size_of::<BufferRelease>())
+                    .reader()
+                    .read::<BufferRelease>()?;
+                if rel.flags != 0 || rel.reserved != [0; 2] {
+                    return Err(EINVAL);
+                }
+                me.release(rel.handle)?;
+            }
             IOC_RESET => {
                 let reset = user(size_of::<Reset>()).reader().read::<Reset>()?;
                 if reset.flags != 0 || reset.reserved0 != 0 || reset.reserved != [0; 2] {

@@ -10,13 +10,16 @@
 //! The files, by concern: `registry.rs` (registration, device nodes), `device.rs` (a camera's queue, worker,
 //! fences, reset and removal), `file.rs` (an open file and its ioctls), `list.rs` (a list crossing the user
 //! boundary), `sched.rs` (jobs, the FIFO, in-order fences), `camera.rs` (running a list against the driver),
-//! `limits.rs` (per-camera limits), `events.rs`, `fence.rs`, `waker.rs`, and the no_std uAPI and validator in
-//! `shared/`.
+//! `buffer.rs` (imported buffers and a file's handles), `dmabuf.rs` (dma-buf import, mapping and CPU access, with
+//! `dmabuf_glue.c`), `limits.rs` (per-camera limits), `events.rs`, `fence.rs`, `waker.rs`; vcam's registers and
+//! frame generator (`vcam.rs`) and its frame pipeline (`vcam_pipeline.rs`); and in `shared/` the no_std uAPI,
+//! validator, and vcam's formats and image pipeline (`vcam_uapi.rs`, `frame.rs`).
 //!
 //! `/dev/kcamN` (mode 0600, root: grant access with a udev rule) speaks the uAPI of
 //! `include/uapi/linux/kcam.h`: `KCAM_IOC_QUERY_CAPS`, `KCAM_IOC_ENUM_ENTITY`, `KCAM_IOC_ENUM_REG`,
 //! `KCAM_IOC_SUBMIT` (synchronous, `TEST_ONLY`, or `ASYNC` with an optional sync_file out-fence),
-//! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT` and `KCAM_IOC_RESET`.
+//! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT`, `KCAM_IOC_RESET` and
+//! `KCAM_IOC_IMPORT_BUFFER`/`RELEASE_BUFFER` (dma-bufs the camera writes frames and statistics into).
 //!
 //! A submitted list is validated whole, and everything it needs from userspace copied in, before anything runs.
 //! Lists of all open files run one at a time, in submission order (see `sched.rs`). Each file has its own event subscriptions and queue, and its own
@@ -32,8 +35,10 @@ use kernel::{
     transmute::{AsBytes, FromBytes},
 };
 
+mod buffer;
 mod camera;
 mod device;
+mod dmabuf;
 mod events;
 mod fence;
 mod file;
@@ -44,6 +49,7 @@ mod list;
 mod registry;
 mod sched;
 mod vcam;
+mod vcam_pipeline;
 mod waker;
 
 /// The uAPI and the validator, shared with the host crate `tools/kcam` (which tests them against the C header).
@@ -69,7 +75,9 @@ mod shared {
     pub(crate) use super::{frame, uapi, validate, vcam_uapi};
 }
 
-use uapi::{Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait};
+use uapi::{
+    BufferImport, BufferRelease, Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait,
+};
 
 // The uAPI structs are `repr(C)` integers and integer arrays with explicit padding (the invariant of
 // `shared/uapi.rs`): every bit pattern is valid, and none has padding bytes or pointers.
@@ -103,6 +111,12 @@ unsafe impl FromBytes for Reset {}
 unsafe impl FromBytes for EventSub {}
 // SAFETY: See above.
 unsafe impl AsBytes for Event {}
+// SAFETY: See above.
+unsafe impl FromBytes for BufferImport {}
+// SAFETY: See above.
+unsafe impl AsBytes for BufferImport {}
+// SAFETY: See above.
+unsafe impl FromBytes for BufferRelease {}
 // SAFETY: The statistics buffer's layout: `repr(C)` integers and arrays of a `repr(C)` struct of `u16`s, without
 // padding (the invariant of `shared/vcam_uapi.rs`), written to userspace as bytes.
 unsafe impl AsBytes for vcam_uapi::Stats {}
@@ -135,6 +149,10 @@ module! {
             default: 32,
             description: "files with event subscriptions per camera (more: EUSERS)",
         },
+        max_buffers: u32 {
+            default: 128,
+            description: "imported buffers per camera, all files together (more: ENFILE)",
+        },
         access_timeout_ms: u32 {
             default: 2000,
             description: "watchdog of one register access or parameter transfer, 1..=60000 ms",
@@ -164,6 +182,7 @@ impl kernel::Module for KcamModule {
             module_parameters::max_lists.value(),
             module_parameters::max_queued_param_bytes.value(),
             module_parameters::max_subscribers.value(),
+            module_parameters::max_buffers.value(),
             module_parameters::access_timeout_ms.value(),
         )
         .inspect_err(|_| {
@@ -191,7 +210,7 @@ mod tests {
     use kernel::sync::{atomic::Atomic, Arc};
 
     fn limits(access_timeout_ms: u32) -> Result<Limits> {
-        Limits::new(8, 64, 2, access_timeout_ms)
+        Limits::new(8, 64, 2, 4, access_timeout_ms)
     }
 
     /// A camera with vcam as its backend (not registered: no device node), and that vcam.
@@ -243,6 +262,7 @@ mod tests {
             fences: KVec::new(),
             params: KVec::new(),
             param_bytes: None,
+            buffers: KVec::new(),
         })
     }
 

@@ -96,7 +96,7 @@ impl Job {
 
     /// Marks the job done (its `data` holds the results). Its fence is signalled by the camera's [`FenceQueue`].
     pub(crate) fn finish(&self, waker: &Waker) {
-        self.data.lock().list.drop_params();
+        self.data.lock().list.drop_inputs();
         self.done.store(true, Release);
         waker.kick();
     }
