@@ -84,12 +84,12 @@ mod tests {
         ];
         for (bar, w) in want.iter().enumerate() {
             let x0 = bar as u32 * W / 8;
-            for c in 0..3 {
+            for (c, &wc) in w.iter().enumerate() {
                 let m = mean(&f, x0 + 1, x0 + W / 8 - 1, c);
-                if !(m.abs_diff(204 * w[c]) <= 3) {
+                if m.abs_diff(204 * wc) > 3 {
                     pr_err!("kcam_frame: bar {} channel {}: {}\n", bar, c, m);
                 }
-                assert!(m.abs_diff(204 * w[c]) <= 3);
+                assert!(m.abs_diff(204 * wc) <= 3);
             }
         }
         Ok(())
@@ -101,7 +101,7 @@ mod tests {
         for (exposure, want) in [(2000, 25), (4000, 51), (8000, 102), (16_000, 204), (32_000, 255), (64_000, 255)] {
             let (f, _) = render(&cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, exposure, 16, 2), &isp([256; 3]), v::FMT_RGB24)?;
             let m = mean(&f, 0, W, 1);
-            if !(m.abs_diff(want) <= 2) {
+            if m.abs_diff(want) > 2 {
                 pr_err!("kcam_frame: {} us: {}\n", exposure, m);
             }
             assert!(m.abs_diff(want) <= 2);
@@ -121,11 +121,11 @@ mod tests {
         let (b, _) = render(&c, &isp([256; 3]), v::FMT_RGB24)?;
         let (d, _) = render(&SensorConfig { frame: 6, ..c }, &isp([256; 3]), v::FMT_RGB24)?;
         let body = (v::STAMP_ROWS * W * 3) as usize;
-        if !(a[body..] == b[body..]) {
+        if a[body..] != b[body..] {
             pr_err!("kcam_frame: the same frame twice differs\n");
         }
         assert!(a[body..] == b[body..]);
-        if !(a[body..] != d[body..]) {
+        if a[body..] == d[body..] {
             pr_err!("kcam_frame: two frames without noise\n");
         }
         assert!(a[body..] != d[body..]);
@@ -166,7 +166,7 @@ mod tests {
         let n = s.cells.len() as u64;
         for c in 0..3 {
             let total: u64 = s.cells.iter().map(|x| u64::from([x.r, x.g, x.b][c])).sum();
-            if !((total / n).abs_diff(3851) <= 24) {
+            if (total / n).abs_diff(3851) > 24 {
                 pr_err!("kcam_frame: channel {}: {}\n", c, total / n);
             }
             assert!((total / n).abs_diff(3851) <= 24);

@@ -494,7 +494,7 @@ impl Pipeline {
                 break;
             }
             if let Some(w) = &writer {
-                let off = (pair as usize).checked_mul(chunk).unwrap_or(usize::MAX);
+                let off = (pair as usize).saturating_mul(chunk);
                 if let Err(e) = w.write(off, lines) {
                     results[0] = Err(e);
                     writer = None;

@@ -132,7 +132,7 @@ impl IspConfig {
     }
 
     /// As a parameter buffer.
-    pub fn to_params(&self) -> IspParams {
+    pub fn to_params(self) -> IspParams {
         IspParams {
             version: PARAMS_V1,
             flags: 0,
