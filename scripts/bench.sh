@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Benchmarks (not tests: they print ratios measured side by side in one run and assert nothing):
 #   1. the Rust analyzer vs the upstream C analyzer in one QEMU boot (achieved rate, rate error, jitter);
-#   2. KCAM: 64 register writes as one list vs 64 single-op submissions (per-op cost, ratio); vcam's frames per
-#      second written into buffers and render time per frame size;
+#   2. KCAM: 64 register writes as one list vs 64 single-op ioctls vs 64 single-op io_uring commands in one
+#      io_uring_enter (per-op cost, ratios); vcam's frames per second written into buffers and render time per
+#      frame size;
 #   3. .sr conversion throughput of gpio-la vs upstream's zip path vs sigrok-cli, and peak memory.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"

@@ -10,7 +10,7 @@
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
 # The Makefile exports its variables even when unset; an empty ARCH in the environment stops a kernel build.
-for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM; do
+for v in KDIR KSRC ARCH CROSS_COMPILE QEMU_KVM KVARIANT M MO DESTDIR PREFIX; do
 	[ -n "${!v:-}" ] || unset "$v"
 done
 
@@ -30,6 +30,11 @@ BINDGEN_ROOT="$CACHE/bindgen-$BINDGEN_VERSION"
 : "${BINDGEN:=$BINDGEN_ROOT/bin/bindgen}"
 export BINDGEN
 
+# The arm64 test VM's busybox (scripts/setup-host.sh fetches Debian's busybox-static:arm64 into it).
+BUSYBOX_ARM64="$CACHE/busybox-arm64/busybox"
+ARM64_EXTRA_ROOT="$CACHE/arm64-extra"
+export BUSYBOX_ARM64 ARM64_EXTRA_ROOT
+
 # dt-schema's venv (scripts/setup-host.sh creates it).
 DTSCHEMA_BIN="$CACHE/venv-dtschema-2026.9/bin"
 export DTSCHEMA_BIN
@@ -39,6 +44,28 @@ export TOP
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The kernel's name for the architecture to build for: $ARCH, else the host's (`uname -m` says aarch64 on arm64).
+kernel_arch() {
+	local a=${ARCH:-$(uname -m)}
+	case "$a" in aarch64) echo arm64 ;; amd64) echo x86_64 ;; *) echo "$a" ;; esac
+}
+
+# The Rust target of $(kernel_arch), and where scripts/build-tools.sh puts the tools built for it.
+rust_triple() {
+	case "$(kernel_arch)" in
+	x86_64) echo x86_64-unknown-linux-gnu ;;
+	arm64) echo aarch64-unknown-linux-gnu ;;
+	*) die "no Rust target known for ARCH=$(kernel_arch)" ;;
+	esac
+}
+tools_dir() {
+	if [ "$(rust_triple)" = "$(/usr/bin/rustc -vV | sed -n 's/^host: //p')" ]; then
+		echo "$TOP/build/static"
+	else
+		echo "$TOP/build/static-$(kernel_arch)"
+	fi
+}
 
 # The make arguments every kernel build (tree or modules) needs.
 kmake_args() {

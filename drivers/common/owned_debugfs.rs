@@ -7,10 +7,15 @@
 //! `owned_debugfs_glue.h` (`.owner = THIS_MODULE`), so an open file holds a module reference; removal waits for
 //! running callbacks (debugfs' full proxy), so a file's data outlives every call into it.
 //!
-//! Kernel-side code shared by the project's modules (included with `#[path]`); each module also includes
-//! `owned_debugfs_glue.h` from one C file.
+//! Kernel-side code shared by the project's modules (included with `#[path]`); Kbuild compiles
+//! `owned_debugfs_glue.c` into each of them, and generates the declarations of `owned_debugfs_glue.h`
+//! (`owned_debugfs_glue_bindings.rs`) that `ffi` includes.
+//!
+//! The upstream change that would remove this file: `.owner = THIS_MODULE` (through a `ThisModule` given to
+//! `kernel::debugfs::Dir`) in the `file_operations` of `rust/kernel/debugfs/file_ops.rs`.
 
 use core::{ffi::c_void, fmt, marker::PhantomPinned};
+use kernel::bindings::{dentry, loff_t, seq_file};
 use kernel::{
     error::from_err_ptr,
     fs::file::Offset,
@@ -21,31 +26,19 @@ use kernel::{
     uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
 };
 
+/// The declarations of `owned_debugfs_glue.h`, generated at build time.
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
 mod ffi {
-    use core::ffi::c_void;
-    use kernel::ffi::{c_char, c_int};
-
-    /// Mirrors `struct odf_file` of `owned_debugfs_glue.h`.
-    #[repr(C)]
-    pub(super) struct OdfFile {
-        pub(super) data: *const c_void,
-        pub(super) show: Option<unsafe extern "C" fn(*const c_void, *mut c_void) -> c_int>,
-        pub(super) write:
-            Option<unsafe extern "C" fn(*const c_void, *const c_void, usize) -> isize>,
-        pub(super) read:
-            Option<unsafe extern "C" fn(*const c_void, *mut c_void, usize, *mut i64) -> isize>,
-    }
-
-    extern "C" {
-        pub(super) fn odf_create_dir(name: *const c_char, parent: *mut c_void) -> *mut c_void;
-        pub(super) fn odf_create_file(
-            name: *const c_char,
-            mode: u16,
-            parent: *mut c_void,
-            f: *mut OdfFile,
-        ) -> *mut c_void;
-        pub(super) fn odf_remove(d: *mut c_void);
-    }
+    include!("owned_debugfs_glue_bindings.rs");
 }
 
 /// A debugfs directory, removed (with anything left in it) when dropped.
@@ -54,7 +47,7 @@ mod ffi {
 ///
 /// `dentry` was returned by a successful `debugfs_create_dir()` and is removed only in `drop`.
 pub(crate) struct Dir {
-    dentry: *mut c_void,
+    dentry: *mut dentry,
 }
 
 // SAFETY: A dentry may be used and removed from any thread.
@@ -109,10 +102,10 @@ pub(crate) struct Ops<T> {
 #[pin_data(PinnedDrop)]
 pub(crate) struct File<T: Send + Sync> {
     #[pin]
-    raw: Opaque<ffi::OdfFile>,
+    raw: Opaque<ffi::odf_file>,
     data: T,
     ops: Ops<T>,
-    dentry: *mut c_void,
+    dentry: *mut dentry,
     #[pin]
     _pin: PhantomPinned,
 }
@@ -135,7 +128,7 @@ impl<T: Send + Sync> kernel::fmt::Display for ShowAdapter<'_, T> {
 /// `data` must point to a live `File<T>` and `seq` to the `seq_file` being shown.
 unsafe extern "C" fn show_tramp<T: Send + Sync>(
     data: *const c_void,
-    seq: *mut c_void,
+    seq: *mut seq_file,
 ) -> kernel::ffi::c_int {
     // SAFETY: By the function's safety contract `data` points to a live `File<T>`.
     let file = unsafe { &*data.cast::<File<T>>() };
@@ -143,7 +136,7 @@ unsafe extern "C" fn show_tramp<T: Send + Sync>(
         return EINVAL.to_errno();
     };
     // SAFETY: By the function's safety contract `seq` is the seq_file of this read, used only in this call.
-    let seq = unsafe { SeqFile::from_raw(seq.cast()) };
+    let seq = unsafe { SeqFile::from_raw(seq) };
     seq_print!(seq, "{}", ShowAdapter(file, show));
     0
 }
@@ -153,7 +146,7 @@ unsafe extern "C" fn show_tramp<T: Send + Sync>(
 /// `data` must point to a live `File<T>`; `buf` and `len` describe the user buffer of this `write(2)`.
 unsafe extern "C" fn write_tramp<T: Send + Sync>(
     data: *const c_void,
-    buf: *const c_void,
+    buf: *const kernel::ffi::c_char,
     len: usize,
 ) -> isize {
     // SAFETY: By the function's safety contract `data` points to a live `File<T>`.
@@ -175,9 +168,9 @@ unsafe extern "C" fn write_tramp<T: Send + Sync>(
 /// of this `read(2)`.
 unsafe extern "C" fn read_tramp<T: Send + Sync>(
     data: *const c_void,
-    buf: *mut c_void,
+    buf: *mut kernel::ffi::c_char,
     len: usize,
-    pos: *mut i64,
+    pos: *mut loff_t,
 ) -> isize {
     // SAFETY: By the function's safety contract `data` points to a live `File<T>`.
     let file = unsafe { &*data.cast::<File<T>>() };
@@ -275,7 +268,7 @@ impl<T: Send + Sync> File<T> {
         T: 'a,
     {
         let mode = ops.mode();
-        let raw = ffi::OdfFile {
+        let raw = ffi::odf_file {
             data: core::ptr::null(),
             show: ops
                 .show

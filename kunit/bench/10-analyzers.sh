@@ -9,14 +9,14 @@ SAMPLES=${BENCH_SAMPLES:-20000}
 
 rmmod gpio_sloppy_la
 rmmod gpio_waveform
-insmod /modules/gpio_waveform.ko analyzer_lines=2
+insmod $RFL_MODULES/gpio_waveform.ko analyzer_lines=2
 
 # square HALF_NS: line 0 toggles every HALF_NS, for well over the capture's length.
 square() { echo -n "clock line=0 half_ns=$1 count=$((SAMPLES / 25 * 4 + 100))" > $W/program; }
 
 run_driver() {
 	drv=$1
-	mkdir -p /out/bench/$drv
+	mkdir -p $RFL_OUT/bench/$drv
 	for rate in 20000 50000 100000 125000 150000 200000 500000 1000000 2000000 5000000; do
 		period=$((1000000000 / rate))
 		# 25 samples per half period at the requested rate.
@@ -25,9 +25,9 @@ run_driver() {
 		echo -n $SAMPLES > $B/buf_size
 		echo -n 0 > $W/play
 		if taskset -c 1 sh -c "echo 1 > $B/capture" 2>/tmp/err; then
-			cat $B/sample_data > /out/bench/$drv/$rate.bin
-			echo "$period $(cat $B/delay_ns_acquisition)" > /out/bench/$drv/$rate.meta
-			[ -f $B/stats ] && cat $B/stats > /out/bench/$drv/$rate.stats
+			cat $B/sample_data > $RFL_OUT/bench/$drv/$rate.bin
+			echo "$period $(cat $B/delay_ns_acquisition)" > $RFL_OUT/bench/$drv/$rate.meta
+			[ -f $B/stats ] && cat $B/stats > $RFL_OUT/bench/$drv/$rate.stats
 			echo "@@INFO $drv $rate Hz: captured"
 		else
 			echo "@@INFO $drv $rate Hz: $(cat /tmp/err)"
@@ -38,6 +38,6 @@ run_driver() {
 	done
 }
 
-insmod /modules/upstream-gpio-sloppy-logic-analyzer.ko && run_driver upstream && rmmod gpio_sloppy_logic_analyzer
+insmod $RFL_MODULES/upstream-gpio-sloppy-logic-analyzer.ko && run_driver upstream && rmmod gpio_sloppy_logic_analyzer
 load_la && run_driver rust
 e2e_pass bench_done

@@ -2,10 +2,10 @@
 # gpio-la in the VM: lists instances, captures an I2C transfer with CPU isolation through cgroup v2, writes a .sr
 # (decoded on the host by sigrok-cli), a VCD, a JSON sidecar and a PulseView session, restores the isolation,
 # and rejects bad input.
-. /tests/rate.sh
+. "$RFL_TESTS/rate.sh"
 W=/sys/kernel/debug/gpio-waveform
 LA=/sys/kernel/debug/gpio-sloppy-logic-analyzer
-mkdir -p /out/decode/tool_sr
+mkdir -p $RFL_OUT/decode/tool_sr
 
 [ -d $LA/i2c ] || write_file $LA/new_device "i2c gpio-waveform 0-1 names=SCL,SDA"
 expect tool_list sh -c "gpio-la list | grep -q '^i2c'"
@@ -16,15 +16,15 @@ write_file $W/program "i2c rate=$bus write 0x50 de ad be ef"
 attempt_tool() {
 	write_file $W/play 1500000000
 	gpio-la capture -i i2c -c 1 -s $rate -n $((rate / bus * 80 + 2000)) -t 1H+2F --timeout-ms 10000 --vcd \
-		--decode i2c:scl=SCL:sda=SDA -o /out/decode/tool_sr/capture.sr > /tmp/tool.out 2> /tmp/tool.err
+		--decode i2c:scl=SCL:sda=SDA -o $RFL_OUT/decode/tool_sr/capture.sr > /tmp/tool.out 2> /tmp/tool.err
 }
-if retake /out/decode/tool_sr/capture.json attempt_tool; then
+if retake $RFL_OUT/decode/tool_sr/capture.json attempt_tool; then
 	e2e_pass tool_capture
-	printf 'format=sr\nfile=capture.sr\nscl=SCL\nsda=SDA\nexpect=write 0x50 de ad be ef\n' > /out/decode/tool_sr/check
-	expect tool_vcd_written test -s /out/decode/tool_sr/capture.vcd
-	expect tool_sidecar_written grep -q '"achieved_rate_hz"' /out/decode/tool_sr/capture.json
-	expect tool_sidecar_isolation grep -q '"isolation": "V2Partition"' /out/decode/tool_sr/capture.json
-	expect tool_pvs_written grep -q 'assigned_signal_name=SDA' /out/decode/tool_sr/capture.pvs
+	printf 'format=sr\nfile=capture.sr\nscl=SCL\nsda=SDA\nexpect=write 0x50 de ad be ef\n' > $RFL_OUT/decode/tool_sr/check
+	expect tool_vcd_written test -s $RFL_OUT/decode/tool_sr/capture.vcd
+	expect tool_sidecar_written grep -q '"achieved_rate_hz"' $RFL_OUT/decode/tool_sr/capture.json
+	expect tool_sidecar_isolation grep -q '"isolation": "V2Partition"' $RFL_OUT/decode/tool_sr/capture.json
+	expect tool_pvs_written grep -q 'assigned_signal_name=SDA' $RFL_OUT/decode/tool_sr/capture.pvs
 else
 	e2e_fail tool_capture "$(cat /tmp/tool.err)"
 fi

@@ -177,7 +177,7 @@ expect kcam_rmmod rmmod kcam
 # Module parameters out of range are refused at load, with nothing left behind.
 for p in fps=0 fps=121 max_lists=0 max_queued_param_bytes=0 max_subscribers=0 access_timeout_ms=0 \
 	access_timeout_ms=60001; do
-	if insmod /modules/kcam.ko $p 2>/dev/null; then
+	if insmod $RFL_MODULES/kcam.ko $p 2>/dev/null; then
 		e2e_fail "kcam_bad_param_$p" "insmod accepted it"
 		rmmod kcam
 	elif [ -e /dev/kcam0 ] || [ -d /sys/kernel/debug/vcam ]; then
@@ -186,7 +186,7 @@ for p in fps=0 fps=121 max_lists=0 max_queued_param_bytes=0 max_subscribers=0 ac
 		e2e_pass "kcam_bad_param_$p"
 	fi
 done
-expect kcam_reload insmod /modules/kcam.ko
+expect kcam_reload insmod $RFL_MODULES/kcam.ko
 
 # Surprise removal: a blocked list and its submitter get ENODEV, later ioctls ENODEV, the node goes; closing works
 # and the module unloads; a reload brings the camera back.
@@ -194,5 +194,5 @@ expect kcam_check_removal kcamctl check removal
 expect_err kcam_removed_node_gone "No such file or directory" kcamctl list
 expect_eq kcam_removed_fault_shown "$(kcamctl faults | grep removed)" "removed=1"
 expect kcam_rmmod_after_removal rmmod kcam
-expect kcam_reload_after_removal insmod /modules/kcam.ko
+expect kcam_reload_after_removal insmod $RFL_MODULES/kcam.ko
 expect_eq kcam_back_after_reload "$(kcamctl read vcam-sensor EXPOSURE)" 0x3e8

@@ -30,9 +30,9 @@ stalled() {
 	return 1
 }
 
-# retake STATS_FILE CMD...: runs CMD (one attempt: arm the waveform, capture); while CMD succeeds but the capture
-# it left stats for stalled (see stalled), stops the waveform and runs CMD again, three attempts in all. Returns
-# CMD's status. A driver without stats (upstream's) gets one attempt.
+# retake STATS_FILE CMD...: runs CMD (one attempt: arm the waveform, capture); while the capture it left stats for
+# stalled (see stalled), or CMD failed (a stall across the START leaves the trigger waiting until its timeout),
+# stops the waveform and runs CMD again, three attempts in all. Returns CMD's status.
 retake() {
 	stats=$1
 	shift
@@ -40,8 +40,13 @@ retake() {
 	while :; do
 		"$@"
 		rc=$?
-		[ $rc = 0 ] && [ $attempt -lt 3 ] && stalled "$stats" || return $rc
-		echo -n stop > /sys/kernel/debug/gpio-waveform/play
+		[ $attempt -lt 3 ] || return $rc
+		if [ $rc = 0 ]; then
+			stalled "$stats" || return 0
+		else
+			echo "@@INFO the capture failed (exit $rc): capturing again"
+		fi
+		echo -n stop > /sys/kernel/debug/gpio-waveform/play 2>/dev/null
 		attempt=$((attempt + 1))
 	done
 }

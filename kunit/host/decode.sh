@@ -12,13 +12,13 @@ for d in "$out"/decode/*/; do
 	[ -d "$d" ] || continue
 	name=host_decode_$(basename "$d")
 	# shellcheck disable=SC1091
-	channels= rate= scl= sda= expect= format=binary file=sample_data
+	channels= rate= scl= sda= expect= format=binary file=sample_data acks=
 	if ! [ -f "$d/check" ]; then
 		echo "not ok $name: the guest left no check file (its capture failed)"
 		continue
 	fi
 	while IFS='=' read -r k v; do
-		case "$k" in channels|rate|scl|sda|expect|format|file) printf -v "$k" '%s' "$v" ;; esac
+		case "$k" in channels|rate|scl|sda|expect|format|file|acks) printf -v "$k" '%s' "$v" ;; esac
 	done < "$d/check"
 	want=$(expected_tokens "$expect")
 	if [ -z "$want" ] || ! [ -s "$d/$file" ]; then
@@ -34,5 +34,13 @@ for d in "$out"/decode/*/; do
 		echo "ok $name"
 	else
 		echo "not ok $name: sigrok-cli decoded '$got', the chip played '$want'"
+	fi
+	# acks=: the ACK (A) / NACK (N) slot after each byte, in order, where the guest said what the bus carried.
+	if [ -n "$acks" ]; then
+		src=(-i "$d/$file")
+		[ "$format" = sr ] || src=(-I "binary:numchannels=$channels:samplerate=$rate" -i "$d/$file")
+		got=$(sigrok-cli "${src[@]}" -P "i2c:scl=$scl:sda=$sda" -A i2c=ack:nack 2>&1 |
+			sed -n 's/^i2c-1: ACK$/A/p; s/^i2c-1: NACK$/N/p' | tr -d '\n')
+		if [ "$got" = "$acks" ]; then echo "ok ${name}_acks"; else echo "not ok ${name}_acks: decoded '$got', want '$acks'"; fi
 	fi
 done

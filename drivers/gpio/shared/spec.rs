@@ -1,42 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Text parsing shared by the analyzer's debugfs files: numbers the way `kstrtoull(s, 0)` reads them, and the
-//! `new_device` line.
+//! The analyzer's `new_device` line (its numbers are read by `number.rs`).
 //!
-//! `new_device` takes `NAME CHIP OFFSETS [CHIP OFFSETS ...] [names=N1,N2,...]`, like gpio-aggregator's
-//! `new_device`: CHIP is a gpiochip label, OFFSETS a list such as `0-3,7`. Without `names=`, probes are named
-//! `D0`, `D1`, ... in order.
+//! `new_device` takes `NAME CHIP OFFSETS [CHIP OFFSETS ...] [names=N1,N2,...] [in-place]`, like gpio-aggregator's
+//! `new_device`: CHIP is a gpiochip label, OFFSETS a list of offsets such as `0-3,7` (numbers as `number.rs` reads
+//! them), each at most [`MAX_OFFSET`] (GPIO lookup tables hold 16 bits). Without `names=`, probes are named `D0`,
+//! `D1`, ... in order. The word `in-place` (anywhere after NAME) takes the lines as they are: looked up, not
+//! requested, so their direction and pin mux stay what they were.
+
+use crate::number::parse_u64;
 
 /// Longest instance name (it becomes a debugfs directory and a device name).
 pub const MAX_NAME: usize = 32;
-
-/// Parses an unsigned number like `kstrtoull(s, 0)`: `0x` hex, leading `0` octal, else decimal; one trailing
-/// newline allowed.
-pub fn parse_u64(s: &str) -> Option<u64> {
-    let s = s.strip_suffix('\n').unwrap_or(s);
-    let s = s.strip_prefix('+').unwrap_or(s);
-    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        return if hex.is_empty() {
-            None
-        } else {
-            u64::from_str_radix(hex, 16).ok()
-        };
-    }
-    if s.len() > 1 && s.starts_with('0') {
-        return u64::from_str_radix(&s[1..], 8).ok();
-    }
-    if s.is_empty() {
-        return None;
-    }
-    s.parse().ok()
-}
+/// Largest line offset: `struct gpiod_lookup` keeps a chip's hardware number in a `u16`.
+pub const MAX_OFFSET: u32 = u16::MAX as u32;
 
 /// Why a `new_device` line was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpecError {
     /// No name, or one that is too long or has characters other than `[A-Za-z0-9_.-]`.
     BadName,
-    /// A chip without offsets, or an offset list that does not parse.
+    /// A chip without offsets, or an offset list that does not parse or goes above [`MAX_OFFSET`].
     BadOffsets,
     /// The `names=` list does not have one name per line.
     NameCount,
@@ -49,7 +33,7 @@ impl SpecError {
     pub fn describe(self) -> &'static str {
         match self {
             Self::BadName => "bad instance or probe name",
-            Self::BadOffsets => "expected CHIP OFFSETS pairs, offsets like 0-3,7",
+            Self::BadOffsets => "expected CHIP OFFSETS pairs, offsets like 0-3,7 (at most 65535)",
             Self::NameCount => "names= must have one name per line",
             Self::TooMany => "too many lines",
         }
@@ -74,7 +58,12 @@ pub struct NewDevice<'a> {
     pub names: Option<&'a str>,
     /// Number of lines.
     pub lines: u32,
+    /// `in-place` was given: read the lines without requesting them.
+    pub in_place: bool,
 }
+
+/// The `new_device` word that takes the lines in place.
+pub const IN_PLACE: &str = "in-place";
 
 /// Parses a `new_device` line; calls `line(chip, offset)` for each line in order. At most `max_lines` lines.
 pub fn parse_new_device<'a>(
@@ -89,7 +78,12 @@ pub fn parse_new_device<'a>(
         .ok_or(SpecError::BadName)?;
     let mut names = None;
     let mut lines = 0u32;
+    let mut in_place = false;
     while let Some(tok) = toks.next() {
+        if tok == IN_PLACE {
+            in_place = true;
+            continue;
+        }
         if let Some(list) = tok.strip_prefix("names=") {
             if names.is_some() || !list.split(',').all(valid_name) {
                 return Err(SpecError::BadName);
@@ -104,8 +98,13 @@ pub fn parse_new_device<'a>(
                 Some((a, b)) => (a, b),
                 None => (range, range),
             };
-            let lo: u32 = lo.parse().map_err(|_| SpecError::BadOffsets)?;
-            let hi: u32 = hi.parse().map_err(|_| SpecError::BadOffsets)?;
+            let offset = |s: &str| {
+                parse_u64(s)
+                    .filter(|o| *o <= u64::from(MAX_OFFSET))
+                    .ok_or(SpecError::BadOffsets)
+            };
+            // CAST: both are at most `MAX_OFFSET`, a `u32`.
+            let (lo, hi) = (offset(lo)? as u32, offset(hi)? as u32);
             if hi < lo {
                 return Err(SpecError::BadOffsets);
             }
@@ -124,5 +123,10 @@ pub fn parse_new_device<'a>(
     if names.is_some_and(|n| n.split(',').count() != lines as usize) {
         return Err(SpecError::NameCount);
     }
-    Ok(NewDevice { name, names, lines })
+    Ok(NewDevice {
+        name,
+        names,
+        lines,
+        in_place,
+    })
 }

@@ -12,10 +12,12 @@
 //! - A text form (`trigger_expr` file), the syntax of upstream's script but with real edges:
 //!   `1H+2F,3R` = channel 1 high and a falling edge on channel 2 at the same sample, then later a rising edge on
 //!   channel 3. Terms are `<channel 1..=32><L|H|R|F|E>` (low, high, rising, falling, either edge) joined by `+`;
-//!   steps are separated by `,`.
+//!   steps are separated by `,`. The channel is a number as `number.rs` reads it.
 //!
 //! `no_std`, no allocation: parsers emit steps into a caller's sink, shared by the kernel module and the host
 //! tools (which use the same parser for `--trigger`).
+
+use crate::number::parse_u64;
 
 /// Most channels a trigger can name.
 pub const MAX_CHANNELS: u32 = 32;
@@ -141,8 +143,8 @@ pub fn parse_expr(
             }
             let (ch, kind) =
                 term.split_at(term.len() - term.chars().last().map_or(0, char::len_utf8));
-            let ch: u32 = ch.parse().map_err(|_| TriggerError::BadTerm)?;
-            if ch == 0 || ch > MAX_CHANNELS || ch > probes {
+            let ch = parse_u64(ch).ok_or(TriggerError::BadTerm)?;
+            if ch == 0 || ch > u64::from(MAX_CHANNELS.min(probes)) {
                 return Err(TriggerError::BadChannel);
             }
             let bit = 1u32 << (ch - 1);

@@ -20,13 +20,17 @@
 //! uart   [baud=HZ] [tx=LINE] BYTE ...                8N1, LSB first, idle high
 //! clock  [line=LINE] half_ns=NS count=N             square wave from low: N half periods of NS each
 //! ```
-//! Numbers accept a `0x` prefix; BYTE is hex without one (`de`, `0xde` both work).
+//! Numbers (times, rates, lines, counts, states) are read as `number.rs` says, like `kstrtoull(s, 0)`: `0x`
+//! hexadecimal, a leading `0` octal (`010` is 8), else decimal. BYTE is hexadecimal with or without `0x` (`de`,
+//! `0xde`). Times add up in 64 bits: a program whose edges would lie beyond 2^64 - 1 ns is refused (`Overflow`).
+
+use crate::number::parse_u64;
 
 /// Lines a program may drive (the chip's width).
 pub const MAX_LINES: u32 = 32;
 
 /// Errors a program can have. Each maps to `EINVAL` in the kernel except [`ProgramError::TooLong`]
-/// (`E2BIG`), and the host tools print them as they are.
+/// (`E2BIG`) and [`ProgramError::Overflow`] (`ERANGE`), and the host tools print them as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgramError {
     /// The first word is not a known program kind.
@@ -43,6 +47,8 @@ pub enum ProgramError {
     Empty,
     /// More edges than the sink accepts.
     TooLong,
+    /// An edge time does not fit 64 bits of nanoseconds.
+    Overflow,
 }
 
 impl ProgramError {
@@ -56,6 +62,7 @@ impl ProgramError {
             Self::NotIncreasing => "edge times must be strictly increasing",
             Self::Empty => "program has no payload",
             Self::TooLong => "program has too many edges",
+            Self::Overflow => "edge times overflow 64 bits of nanoseconds",
         }
     }
 }
@@ -73,14 +80,6 @@ pub struct Edge {
 pub trait EdgeSink {
     /// Stores one edge; returns `Err(TooLong)` when full.
     fn push(&mut self, edge: Edge) -> Result<(), ProgramError>;
-}
-
-/// Parses a number with an optional `0x` prefix.
-pub fn parse_u64(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => s.parse().ok(),
-    }
 }
 
 fn parse_line(s: &str) -> Result<u32, ProgramError> {
@@ -135,8 +134,10 @@ impl<'a, S: EdgeSink> Builder<'a, S> {
         Ok(())
     }
 
-    fn wait(&mut self, ns: u64) {
-        self.t_ns += ns;
+    /// Moves the current time on by `ns`.
+    fn wait(&mut self, ns: u64) -> Result<(), ProgramError> {
+        self.t_ns = self.t_ns.checked_add(ns).ok_or(ProgramError::Overflow)?;
+        Ok(())
     }
 }
 
@@ -262,7 +263,7 @@ fn compile_i2c<'a, S: EdgeSink>(
     let idle = (1 << scl) | (1 << sda);
     let mut b = Builder::new(sink, idle);
     // Bus idle before START, so a trigger on START sees a clean falling SDA.
-    b.wait(8 * q);
+    b.wait(8 * q)?;
 
     let mut first = true;
     let mut any = false;
@@ -278,15 +279,15 @@ fn compile_i2c<'a, S: EdgeSink>(
         if !first {
             // Repeated START: release SDA while SCL is low, raise SCL, then pull SDA down while SCL is high.
             b.set(sda, true)?;
-            b.wait(q);
+            b.wait(q)?;
             b.set(scl, true)?;
-            b.wait(q);
+            b.wait(q)?;
         }
         // START: SDA falls while SCL is high.
         b.set(sda, false)?;
-        b.wait(2 * q);
+        b.wait(2 * q)?;
         b.set(scl, false)?;
-        b.wait(q);
+        b.wait(q)?;
         i2c_byte(&mut b, scl, sda, q, (addr.value << 1) | dir, addr.ack)?;
         let mut nacked = !addr.ack;
         while let Some(tok) = toks.peek() {
@@ -308,11 +309,11 @@ fn compile_i2c<'a, S: EdgeSink>(
     }
     // STOP: SDA low while SCL low, SCL rises, then SDA rises while SCL is high.
     b.set(sda, false)?;
-    b.wait(q);
+    b.wait(q)?;
     b.set(scl, true)?;
-    b.wait(q);
+    b.wait(q)?;
     b.set(sda, true)?;
-    b.wait(8 * q);
+    b.wait(8 * q)?;
     Ok(idle)
 }
 
@@ -332,11 +333,11 @@ fn i2c_byte<S: EdgeSink>(
         .chain(core::iter::once(!ack))
     {
         b.set(sda, bit)?;
-        b.wait(q);
+        b.wait(q)?;
         b.set(scl, true)?;
-        b.wait(2 * q);
+        b.wait(2 * q)?;
         b.set(scl, false)?;
-        b.wait(q);
+        b.wait(q)?;
     }
     Ok(())
 }
@@ -393,9 +394,9 @@ fn compile_spi<'a, S: EdgeSink>(
     let cpha = mode & 1 != 0;
     let idle = (1 << cs) | if cpol { 1 << sck } else { 0 };
     let mut b = Builder::new(sink, idle);
-    b.wait(4 * half);
+    b.wait(4 * half)?;
     b.set(cs, false)?;
-    b.wait(half);
+    b.wait(half)?;
     for i in 0..n_out {
         let miso_byte = if in_part { inp[i] } else { 0 };
         for bit in (0..8).rev() {
@@ -405,22 +406,22 @@ fn compile_spi<'a, S: EdgeSink>(
                 b.set(sck, !cpol)?;
                 b.set(mosi, o)?;
                 b.set(miso, m)?;
-                b.wait(half);
+                b.wait(half)?;
                 b.set(sck, cpol)?;
-                b.wait(half);
+                b.wait(half)?;
             } else {
                 b.set(mosi, o)?;
                 b.set(miso, m)?;
-                b.wait(half);
+                b.wait(half)?;
                 b.set(sck, !cpol)?;
-                b.wait(half);
+                b.wait(half)?;
                 b.set(sck, cpol)?;
             }
         }
     }
-    b.wait(half);
+    b.wait(half)?;
     b.set(cs, true)?;
-    b.wait(4 * half);
+    b.wait(4 * half)?;
     Ok(idle)
 }
 
@@ -441,7 +442,7 @@ fn compile_uart<'a, S: EdgeSink>(
     let bit = period_ns(baud, 4)?;
     let idle = 1 << tx;
     let mut b = Builder::new(sink, idle);
-    b.wait(2 * bit);
+    b.wait(2 * bit)?;
     let mut any = false;
     for tok in toks {
         let v = parse_byte(tok)?;
@@ -450,14 +451,14 @@ fn compile_uart<'a, S: EdgeSink>(
             .chain(core::iter::once(true));
         for level in bits {
             b.set(tx, level)?;
-            b.wait(bit);
+            b.wait(bit)?;
         }
         any = true;
     }
     if !any {
         return Err(ProgramError::Empty);
     }
-    b.wait(2 * bit);
+    b.wait(2 * bit)?;
     // A trailing edge-free stretch still needs a final edge so the program has a defined length.
     Ok(idle)
 }
@@ -483,7 +484,7 @@ fn compile_clock<'a, S: EdgeSink>(
     }
     let mut b = Builder::new(sink, 0);
     for i in 0..count {
-        b.wait(half);
+        b.wait(half)?;
         b.set(line, i % 2 == 0)?;
     }
     Ok(0)

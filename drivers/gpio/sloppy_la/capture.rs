@@ -2,12 +2,14 @@
 
 //! The sampling loop.
 //!
-//! Sample `n` is due `n * period` after the start, by the kernel's monotonic clock; the loop spins until the
-//! deadline, reads all probes, and stores the sample. Interrupts are off while it samples, but only for windows
-//! of at most `max_irqoff` at a time: between two windows it re-enables interrupts and calls `cond_resched()`, so
-//! neither the RCU stall detector nor the lockup watchdogs fire on a long capture. Samples due during such a
-//! break are taken late (they are counted, the time base is kept). A fatal signal or the instance's removal is
-//! noticed after every read.
+//! Sample `n` is due `n * period` after the start, by the kernel's monotonic clock. Sampling runs in windows with
+//! interrupts off, each at most `max_irqoff` long: within a window the loop spins until a deadline, reads all
+//! probes and stores the sample. A window ends when it has lasted `max_irqoff`, or before a deadline that lies
+//! beyond its end. Between two windows interrupts are on and `cond_resched()` runs, so neither the RCU stall
+//! detector nor the lockup watchdogs fire on a long capture; a deadline more than [`WAKE_EARLY_NS`] away is
+//! waited for asleep (killable), and the next window starts that long before it. Samples due during a break are
+//! taken late (they are counted, the time base is kept). A fatal signal or the instance's removal is noticed
+//! while spinning, after every read, and while asleep (at once, or within [`SLEEP_SLICE_NS`] for a removal).
 
 use crate::{
     gpio::{self, Probes},
@@ -24,6 +26,12 @@ use kernel::{
 
 /// Reads timed to measure the cost of one read, as upstream does.
 pub(crate) const CALIBRATION_READS: u32 = 1024;
+/// How long before a deadline the capture wakes up from a sleep, to spin the rest with interrupts off (at most
+/// half a window): long enough to absorb the wake-up latency, short enough to keep interrupts on most of a gap.
+const WAKE_EARLY_NS: u64 = 2_000_000;
+/// Longest single sleep: a fatal signal wakes the sleeper at once, the instance's removal only sets a flag, seen
+/// this soon.
+const SLEEP_SLICE_NS: u64 = 10_000_000;
 
 /// What one capture is asked to do.
 pub(crate) struct Request<'a> {
@@ -65,6 +73,21 @@ fn aborted(abort: &Atomic<bool>) -> Option<Error> {
 fn since(start: Instant<Monotonic>) -> u64 {
     // The monotonic clock never goes back, so the difference is not negative.
     u64::try_from((Instant::<Monotonic>::now() - start).as_nanos()).unwrap_or(0)
+}
+
+/// Sleeps, interrupts on, until `target_ns` after `start`, in killable slices; stops early on a fatal signal or
+/// the instance's removal.
+fn sleep_until(start: Instant<Monotonic>, target_ns: u64, abort: &Atomic<bool>) -> Result {
+    loop {
+        if let Some(e) = aborted(abort) {
+            return Err(e);
+        }
+        let now = since(start);
+        if now >= target_ns {
+            return Ok(());
+        }
+        gpio::sleep_killable((target_ns - now).min(SLEEP_SLICE_NS));
+    }
 }
 
 /// Measures the mean cost of one read of all probes, with interrupts off.
@@ -121,8 +144,15 @@ pub(crate) fn run(
         steps: req.steps,
     };
     let mut windows = 0u64;
+    // At most half a window, so that a window started this long before a deadline reaches it.
+    let wake_early_ns = WAKE_EARLY_NS.min(req.max_irqoff_ns / 2);
     let start = Instant::<Monotonic>::now();
     while p.write_idx < total {
+        // A deadline further away than that is waited for asleep, with interrupts on.
+        let due = timing::due_ns(p.n, req.period_ns).ok_or(EOVERFLOW)?;
+        if due.saturating_sub(since(start)) > wake_early_ns {
+            sleep_until(start, due - wake_early_ns, abort)?;
+        }
         windows += 1;
         window(probes, req, buf, unit, abort, start, &mut p)?;
         if p.write_idx < total {
@@ -144,7 +174,8 @@ pub(crate) fn run(
     })
 }
 
-/// One IRQs-off window: samples until the buffer is full, the window is used up, or an error.
+/// One IRQs-off window: samples until the buffer is full, the window is used up, the next deadline lies beyond
+/// its end, or an error.
 fn window(
     probes: &Probes,
     req: &Request<'_>,
@@ -157,10 +188,18 @@ fn window(
     let total = buf.len() / unit;
     let _irqs_off = local_interrupt_disable();
     let window_start = since(start);
+    let window_end = window_start.saturating_add(req.max_irqoff_ns);
     loop {
         let due = timing::due_ns(p.n, req.period_ns).ok_or(EOVERFLOW)?;
+        if due > window_end {
+            // Waiting for it would cross the window: the caller waits with interrupts on.
+            return Ok(());
+        }
         let mut now = since(start);
         while now < due {
+            if let Some(e) = aborted(abort) {
+                return Err(e);
+            }
             core::hint::spin_loop();
             now = since(start);
         }

@@ -16,7 +16,7 @@ mod ffi {
     use kernel::ffi::{c_char, c_int, c_uint};
 
     #[repr(C)]
-    pub(super) struct GpioDescs {
+    pub(super) struct SlaProbes {
         _private: [u8; 0],
     }
 
@@ -26,18 +26,26 @@ mod ffi {
     }
 
     extern "C" {
-        pub(super) fn sla_get_probes(dev: *mut c_void) -> *mut GpioDescs;
-        pub(super) fn sla_put_probes(descs: *mut GpioDescs);
-        pub(super) fn sla_probe_count(descs: *const GpioDescs) -> c_uint;
-        pub(super) fn sla_any_cansleep(descs: *const GpioDescs) -> bool;
+        pub(super) fn sla_get_probes(dev: *mut c_void) -> *mut SlaProbes;
+        pub(super) fn sla_get_probes_in_place(
+            dev: *mut c_void,
+            n: c_uint,
+            chips: *const *const c_char,
+            offsets: *const u32,
+        ) -> *mut SlaProbes;
+        pub(super) fn sla_put_probes(probes: *mut SlaProbes);
+        pub(super) fn sla_probe_count(probes: *const SlaProbes) -> c_uint;
+        pub(super) fn sla_probes_in_place(probes: *const SlaProbes) -> bool;
+        pub(super) fn sla_any_cansleep(probes: *const SlaProbes) -> bool;
         pub(super) fn sla_set_consumer_name(
-            descs: *mut GpioDescs,
+            probes: *mut SlaProbes,
             i: c_uint,
             name: *const c_char,
         ) -> c_int;
-        pub(super) fn sla_read(descs: *mut GpioDescs, state: *mut u32) -> c_int;
+        pub(super) fn sla_read(probes: *mut SlaProbes, state: *mut u32) -> c_int;
         pub(super) fn sla_fatal_signal_pending() -> bool;
         pub(super) fn sla_cond_resched();
+        pub(super) fn sla_sleep_killable(ns: u64);
         pub(super) fn sla_probe_names(
             dev: *mut c_void,
             names: *mut *const c_char,
@@ -60,30 +68,59 @@ fn raw(dev: &Device) -> *mut core::ffi::c_void {
     core::ptr::from_ref(dev).cast_mut().cast()
 }
 
-/// The probe lines of one analyzer instance, requested as inputs.
+/// The probe lines of one analyzer instance: requested as inputs, or looked up in place (not requested, so
+/// neither their direction nor their pin mux changes; see the glue).
 ///
 /// # Invariants
 ///
-/// `descs` was returned by a successful `gpiod_get_array()` and is released only in `drop`.
+/// `descs` was returned by a successful `sla_get_probes()` or `sla_get_probes_in_place()` and is released only
+/// in `drop`.
 pub(crate) struct Probes {
-    descs: *mut ffi::GpioDescs,
+    descs: *mut ffi::SlaProbes,
     count: u32,
 }
 
-// SAFETY: A `gpio_descs` may be read and released from any thread; gpiolib does its own locking.
+// SAFETY: The probes may be read and released from any thread; gpiolib does its own locking.
 unsafe impl Send for Probes {}
-// SAFETY: The only shared-reference operation, `read`, is `gpiod_get_array_value()`, which is safe concurrently.
+// SAFETY: The only shared-reference operation, `read`, is a gpiolib array read, which is safe concurrently.
 unsafe impl Sync for Probes {}
 
 impl Probes {
-    /// Requests the `probe` GPIOs of `dev` (from its firmware node or a lookup table) as inputs.
+    fn from_raw(descs: *mut ffi::SlaProbes) -> Result<Self> {
+        let descs = from_err_ptr(descs)?;
+        // SAFETY: `descs` is a valid probe set returned by the glue.
+        let count = unsafe { ffi::sla_probe_count(descs) };
+        // INVARIANT: `descs` was just returned by the glue.
+        Ok(Self { descs, count })
+    }
+
+    /// The `probe` GPIOs of `dev` (from its firmware node or a lookup table): requested as inputs, or in place
+    /// when the firmware node says `probe-in-place`.
     pub(crate) fn get(dev: &Device) -> Result<Self> {
         // SAFETY: `dev` is a valid device for the duration of the call.
-        let descs = from_err_ptr(unsafe { ffi::sla_get_probes(raw(dev)) })?;
-        // SAFETY: `descs` is a valid array returned just above.
-        let count = unsafe { ffi::sla_probe_count(descs) };
-        // INVARIANT: `descs` was just returned by `gpiod_get_array()`.
-        Ok(Self { descs, count })
+        Self::from_raw(unsafe { ffi::sla_get_probes(raw(dev)) })
+    }
+
+    /// Lines `lines[i]` = (chip label, offset), in place: looked up, not requested. `dev` is for messages.
+    pub(crate) fn in_place(dev: &Device, lines: &[(CString, u32)]) -> Result<Self> {
+        let mut chips = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+        let mut offsets = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+        for (chip, off) in lines {
+            chips.push(chip.as_char_ptr(), GFP_KERNEL)?;
+            offsets.push(*off, GFP_KERNEL)?;
+        }
+        let n = u32::try_from(lines.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `dev` is valid for the call; the arrays hold `n` valid entries (C strings and offsets), which
+        // the glue reads only during the call.
+        Self::from_raw(unsafe {
+            ffi::sla_get_probes_in_place(raw(dev), n, chips.as_ptr(), offsets.as_ptr())
+        })
+    }
+
+    /// Whether the lines are read in place (not requested).
+    pub(crate) fn is_in_place(&self) -> bool {
+        // SAFETY: By the type invariant `descs` is valid.
+        unsafe { ffi::sla_probes_in_place(self.descs) }
     }
 
     /// Number of probes.
@@ -97,7 +134,8 @@ impl Probes {
         unsafe { ffi::sla_any_cansleep(self.descs) }
     }
 
-    /// Names probe `i` as its consumer (shown in `/sys/kernel/debug/gpio`).
+    /// Names probe `i` as its consumer (shown in `/sys/kernel/debug/gpio`); nothing for lines read in place,
+    /// which are not ours to name.
     pub(crate) fn set_consumer_name(&self, i: u32, name: &CStr) -> Result {
         // SAFETY: By the type invariant `descs` is valid; `name` is a valid C string, copied by gpiolib.
         to_result(unsafe { ffi::sla_set_consumer_name(self.descs, i, name.as_char_ptr()) })
@@ -131,6 +169,12 @@ pub(crate) fn fatal_signal_pending() -> bool {
 pub(crate) fn cond_resched() {
     // SAFETY: Called in process context with IRQs and preemption enabled.
     unsafe { ffi::sla_cond_resched() }
+}
+
+/// Sleeps up to `ns` with interrupts on; only a fatal signal ends the sleep early.
+pub(crate) fn sleep_killable(ns: u64) {
+    // SAFETY: Called in process context with IRQs and preemption enabled (between two sampling windows).
+    unsafe { ffi::sla_sleep_killable(ns) }
 }
 
 /// Reads the `probe-names` property of `dev`; fails as upstream does when the count does not match.

@@ -13,8 +13,10 @@
 //! while sampling, and the result is only as good as that CPU's isolation.
 //!
 //! Root directory `/sys/kernel/debug/gpio-sloppy-logic-analyzer/`:
-//! - `new_device` (0200): `NAME CHIP OFFSETS [CHIP OFFSETS ...] [names=N1,N2,...]`, e.g.
-//!   `i2c gpio-waveform 0-1 names=SCL,SDA`, makes instance `NAME` from lines of the named gpiochips.
+//! - `new_device` (0200): `NAME CHIP OFFSETS [CHIP OFFSETS ...] [names=N1,N2,...] [in-place]`, e.g.
+//!   `i2c gpio-waveform 0-1 names=SCL,SDA`, makes instance `NAME` from lines of the named gpiochips; with
+//!   `in-place` the lines are read as they are (not requested: no direction or pin mux change, shared with
+//!   their owner), as the device tree property `probe-in-place` does for devices.
 //! - `delete_device` (0200): `NAME` removes an instance made by `new_device` (stopping its capture).
 //!
 //! Instance files are described in `instance.rs`.
@@ -39,6 +41,9 @@ use owned_debugfs::{read_write, Dir, File, Ops};
 
 // The kernel-independent logic, shared with the host crate `tools/la-core` (which unit-tests it). Its items are
 // `pub` for that crate.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../shared/number.rs"]
+mod number;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../shared/samples.rs"]
 mod samples;
@@ -93,7 +98,8 @@ struct Manual {
     // Fields are dropped in declaration order: the instance releases its GPIOs before the lookup table and the
     // device they were looked up for go away.
     instance: Instance,
-    _lookup: gpio::LookupTable,
+    /// The lookup table requested lines were found through; none for lines read in place.
+    _lookup: Option<gpio::LookupTable>,
     _device: faux::Registration,
 }
 
@@ -200,10 +206,15 @@ fn new_device(text: &str) -> Result {
     }
     let root = g.root.as_ref().ok_or(ENODEV)?;
     let device = faux::Registration::new(&dev_name, None)?;
-    let lookup = gpio::LookupTable::add(&dev_name, &lines)?;
     let fdev: &faux::Device<device::Bound> = device.as_ref();
     let dev: &device::Device = fdev.as_ref();
-    let probes = gpio::Probes::get(dev).map_err(|e| {
+    let (lookup, probes) = if spec.in_place {
+        (None, gpio::Probes::in_place(dev, &lines))
+    } else {
+        let lookup = gpio::LookupTable::add(&dev_name, &lines)?;
+        (Some(lookup), gpio::Probes::get(dev))
+    };
+    let probes = probes.map_err(|e| {
         // gpiolib defers when a chip label is unknown: say so plainly.
         if e == EPROBE_DEFER {
             pr_info!("new_device: no gpiochip with that label, or offset out of range\n");
@@ -304,7 +315,7 @@ impl kernel::InPlaceModule for SloppyLa {
 
 #[kunit_tests(gpio_sloppy_la)]
 mod tests {
-    use super::{samples, spec, timing, trigger};
+    use super::{number, samples, spec, timing, trigger};
 
     fn steps(text: &str, probes: u32) -> Result<KVec<trigger::Step>, trigger::TriggerError> {
         let mut v = KVec::new();
@@ -380,8 +391,9 @@ mod tests {
 
     #[test]
     fn interface_validation() {
-        assert_eq!(spec::parse_u64("0x20\n"), Some(32));
-        assert_eq!(spec::parse_u64("12 "), None);
+        assert_eq!(number::parse_u64("0x20\n"), Some(32));
+        assert_eq!(number::parse_u64("010"), Some(8));
+        assert_eq!(number::parse_u64("12 "), None);
         let mut n = 0;
         let d = spec::parse_new_device("bus gpio-waveform 0-2 names=A,B,C", 32, &mut |_, _| {
             n += 1;
@@ -390,6 +402,8 @@ mod tests {
         assert!(d.is_ok());
         assert_eq!(n, 3);
         assert!(spec::parse_new_device("bus gpio-waveform 0-40", 32, &mut |_, _| Ok(())).is_err());
+        let d = spec::parse_new_device("i2c1 pinctrl-bcm2835 2-3 in-place", 32, &mut |_, _| Ok(()));
+        assert!(d.is_ok_and(|d| d.in_place && d.lines == 2));
         assert!(!spec::valid_name("a b"));
         assert!(!spec::valid_name("../x"));
     }

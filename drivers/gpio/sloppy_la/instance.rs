@@ -10,9 +10,9 @@
 //! | `delay_ns` | 0600 | sampling period in ns (0 until set; 0 is refused) |
 //! | `delay_ns_acquisition` | 0400 | mean cost of one read of all probes, measured at each capture |
 //! | `buf_size` | 0600 | samples per capture (default 262144); bytes = samples * `unitsize` |
-//! | `capture` | 0200 | write non-zero: capture now, blocking; the errno says why it failed |
+//! | `capture` | 0200 | write non-zero: capture now, blocking (`EBUSY` while another runs); the errno says why it failed |
 //! | `trigger` | 0200 | upstream's `(mask, value)` byte pairs, one-shot |
-//! | `sample_data` | 0400 | the last good capture; appears after the first one |
+//! | `sample_data` | 0400 | the last good capture; appears after the first one, replaced only by a good one |
 //! | `trigger_expr` | 0600 | trigger as text, e.g. `1H+2F,3R` (true edges), one-shot |
 //! | `trigger_timeout_ms` | 0600 | give up waiting for the trigger after this long (0 = never) |
 //! | `pretrigger_percent` | 0600 | share of the buffer kept from before the trigger (0..=100) |
@@ -23,20 +23,21 @@ use crate::owned_debugfs::{read_bytes, read_write, Dir, File, Ops};
 use crate::{
     capture::{self, Request},
     gpio::Probes,
-    samples, spec,
+    number, samples,
     timing::TimingStats,
     trigger,
 };
 use core::fmt::{self, Write as _};
 use kernel::{
     device::Device,
+    fs::file::Offset,
     prelude::*,
     str::CString,
     sync::{
         atomic::{Atomic, Relaxed},
         new_mutex, Arc, Mutex,
     },
-    uaccess::UserSliceReader,
+    uaccess::{UserSliceReader, UserSliceWriter},
 };
 
 /// Upstream's default buffer: 256 Ki samples.
@@ -77,9 +78,21 @@ struct Report {
     acq_ns: u64,
 }
 
-/// State only a capture changes; its lock is held for the whole capture, which serialises captures.
+/// The last good capture's samples, the data of `sample_data`. A reader takes a reference to the buffer and copies
+/// from it without the lock, so a slow reader (a user buffer backed by userfaultfd or FUSE) never holds up a
+/// capture, and a capture replaces the buffer without waiting for readers (the old one goes with its last reader).
+#[pin_data]
+struct LastCapture {
+    #[pin]
+    samples: Mutex<Option<Arc<VVec<u8>>>>,
+}
+
+/// State only a capture changes. Its lock is held for the whole capture: a second capture is refused (`EBUSY`)
+/// instead of waiting, unkillable, for the first.
 struct Published {
-    sample_data: Option<Pin<KBox<File<VVec<u8>>>>>,
+    /// Created by the first good capture, then kept: replacing a capture cannot fail (the README's promise that
+    /// a failed capture keeps the last good one).
+    sample_data: Option<Pin<KBox<File<Arc<LastCapture>>>>>,
 }
 
 /// The instance's shared state (the data of its debugfs files).
@@ -91,6 +104,7 @@ pub(crate) struct Analyzer {
     limits: Limits,
     #[pin]
     published: Mutex<Published>,
+    last: Arc<LastCapture>,
     #[pin]
     settings: Mutex<Settings>,
     #[pin]
@@ -122,7 +136,7 @@ type Reader<'a> = &'a mut UserSliceReader;
 fn read_u64(r: Reader<'_>) -> Result<u64> {
     let buf = read_write(r, 32).map_err(|e| if e == E2BIG { EINVAL } else { e })?;
     let s = core::str::from_utf8(&buf).map_err(|_| EINVAL)?;
-    spec::parse_u64(s.trim_end()).ok_or(EINVAL)
+    number::parse_u64(s.trim_end()).ok_or(EINVAL)
 }
 
 fn trigger_errno(e: trigger::TriggerError) -> Error {
@@ -200,7 +214,10 @@ impl Analyzer {
 
     /// Runs a capture; on success replaces `sample_data` and the report, on failure leaves both as they were.
     fn capture(&self) -> Result {
-        let mut published = self.published.lock();
+        let Some(mut published) = self.published.try_lock() else {
+            pr_info!("{}: a capture is already running\n", self.name());
+            return Err(EBUSY);
+        };
         let (period_ns, steps, timeout_ms, pre_pct, samples, work) = {
             let mut s = self.settings.lock();
             if s.delay_ns == 0 {
@@ -234,12 +251,29 @@ impl Analyzer {
                 return Err(e);
             }
         };
-        // Remove the old file (waiting for its readers) before creating the new one with the same name.
-        published.sample_data = None;
-        published.sample_data = Some(KBox::pin_init(
-            File::new(&self.dir, c"sample_data", buf, Ops::read(read_bytes)),
-            GFP_KERNEL,
-        )?);
+        // Everything that can fail comes before the old capture is replaced.
+        let buf = Arc::new(buf, GFP_KERNEL)?;
+        let old = self.last.samples.lock().replace(buf);
+        if published.sample_data.is_none() {
+            // The first good capture (so `old` is `None`): the file appears now.
+            match KBox::pin_init(
+                File::new(
+                    &self.dir,
+                    c"sample_data",
+                    self.last.clone(),
+                    Ops::read(sample_read),
+                ),
+                GFP_KERNEL,
+            ) {
+                Ok(f) => published.sample_data = Some(f),
+                Err(e) => {
+                    *self.last.samples.lock() = old;
+                    return Err(e);
+                }
+            }
+        }
+        // Freed here unless a reader still copies from it.
+        drop(old);
         *self.report.lock() = Some(Report {
             period_ns,
             samples,
@@ -286,6 +320,19 @@ impl Analyzer {
                 pr_info!("{}: capture failed: {:?}\n", self.name(), e);
             })?;
         Ok((outcome, acq_ns))
+    }
+}
+
+/// `sample_data`: the last good capture's bytes.
+fn sample_read(
+    last: &Arc<LastCapture>,
+    w: &mut UserSliceWriter,
+    off: &mut Offset,
+) -> Result<usize> {
+    let samples = last.samples.lock().clone();
+    match samples {
+        Some(s) => w.write_slice_file(&s, off),
+        None => Ok(0),
     }
 }
 
@@ -486,6 +533,13 @@ impl Instance {
             );
             return Err(EREMOTE);
         }
+        if probes.is_in_place() {
+            dev_info!(
+                dev,
+                "{} probes read in place: not requested, their direction and pin mux stay as they are\n",
+                count
+            );
+        }
         let mut meta = KVec::new();
         for (i, n) in names.iter().enumerate() {
             let consumer = CString::try_from_fmt(fmt!(
@@ -504,6 +558,12 @@ impl Instance {
         }
         let unit = samples::unit_size(count);
         let dir = Dir::new(name, Some(root))?;
+        let last = Arc::pin_init(
+            pin_init!(LastCapture {
+                samples <- new_mutex!(None, "LastCapture::samples"),
+            }),
+            GFP_KERNEL,
+        )?;
         let core = Arc::pin_init(
             try_pin_init!(Analyzer {
                 name: CString::try_from_fmt(fmt!("{}", name.to_str().map_err(|_| EINVAL)?))?,
@@ -511,6 +571,7 @@ impl Instance {
                 unit,
                 limits,
                 published <- new_mutex!(Published { sample_data: None }, "Analyzer::published"),
+                last,
                 settings <- new_mutex!(
                     Settings {
                         delay_ns: 0,

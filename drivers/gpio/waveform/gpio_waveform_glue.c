@@ -4,14 +4,17 @@
  * large to mirror in Rust, so they are built here and the Rust side only sees opaque handles.
  */
 
+#include <linux/completion.h>
 #include <linux/gpio/driver.h>
+#include <linux/hrtimer.h>
 #include <linux/gpio/machine.h>
 #include <linux/platform_device.h>
 #include <linux/property.h>
+#include <linux/preempt.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 
 #include "gpio_waveform_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 struct wf_chip {
 	struct gpio_chip gc;
@@ -56,7 +59,8 @@ static int wf_direction_output(struct gpio_chip *gc, unsigned int offset, int va
 	return -EPERM;
 }
 
-struct wf_chip *wf_chip_register(const char *label, u16 ngpio, const void *owner, wf_state_fn state)
+struct wf_chip *wf_chip_register(struct device *parent, const char *label, u16 ngpio, const void *owner,
+				 wf_state_fn state)
 {
 	struct wf_chip *c;
 	int ret;
@@ -67,6 +71,8 @@ struct wf_chip *wf_chip_register(const char *label, u16 ngpio, const void *owner
 
 	c->owner = owner;
 	c->state = state;
+	/* A parent from the device tree gives the chip its node, so consumers find its lines by phandle. */
+	c->gc.parent = parent;
 	c->gc.label = label;
 	c->gc.owner = THIS_MODULE;
 	c->gc.base = -1;
@@ -170,3 +176,72 @@ void wf_board_unregister(struct wf_board *b)
 	kfree(b->lookup);
 	kfree(b);
 }
+
+/* The raw spinlock of raw_spinlock.rs (the Rust kernel crate of 7.3 has none). */
+void wf_raw_spin_lock_init(raw_spinlock_t *lock, const char *name, struct lock_class_key *key)
+{
+#ifdef CONFIG_DEBUG_SPINLOCK
+	__raw_spin_lock_init(lock, name, key, LD_WAIT_SPIN);
+#else
+	raw_spin_lock_init(lock);
+#endif
+}
+
+unsigned long wf_raw_spin_lock_irqsave(raw_spinlock_t *lock)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+bool wf_raw_spin_trylock_irqsave(raw_spinlock_t *lock, unsigned long *flags)
+{
+	return raw_spin_trylock_irqsave(lock, *flags);
+}
+
+void wf_raw_spin_unlock_irqrestore(raw_spinlock_t *lock, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(lock, flags);
+}
+
+void wf_raw_spin_assert_is_held(raw_spinlock_t *lock)
+{
+	lockdep_assert_held(lock);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* A state read from a hard interrupt, for KUnit: the chip must be readable in any context a consumer may read it. */
+struct wf_hardirq_call {
+	struct hrtimer timer;
+	struct completion done;
+	wf_state_fn state;
+	const void *owner;
+	u32 result;
+	bool in_hardirq;
+};
+
+static enum hrtimer_restart wf_hardirq_fire(struct hrtimer *t)
+{
+	struct wf_hardirq_call *c = container_of(t, struct wf_hardirq_call, timer);
+
+	c->in_hardirq = in_hardirq();
+	c->result = c->state(c->owner);
+	complete(&c->done);
+	return HRTIMER_NORESTART;
+}
+
+u32 wf_call_in_hardirq(wf_state_fn state, const void *owner, bool *in_hardirq)
+{
+	struct wf_hardirq_call c = { .state = state, .owner = owner };
+
+	init_completion(&c.done);
+	hrtimer_setup_on_stack(&c.timer, wf_hardirq_fire, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&c.timer, ns_to_ktime(1000), HRTIMER_MODE_REL_HARD);
+	wait_for_completion(&c.done);
+	hrtimer_cancel(&c.timer);
+	destroy_hrtimer_on_stack(&c.timer);
+	*in_hardirq = c.in_hardirq;
+	return c.result;
+}
+#endif

@@ -10,7 +10,7 @@
  *    atomic_set_property / atomic_get_property (-ENOENT: not a brightness property, handle it yourself);
  * 4. calls drm_brightness_atomic_check() from its connector helper's atomic_check;
  * 5. in its mode_config atomic_commit, calls drm_brightness_apply() before drm_atomic_helper_commit() and, if that
- *    fails, drm_brightness_rollback();
+ *    fails, drm_brightness_rollback() with the old_level apply gave (opaque: it may say there is nothing to undo);
  * 6. reports hotplug with drm_brightness_set_connected().
  * The shim then binds a backlight class device to the connector (module parameter backlight=NAME, else raw >
  * platform > firmware), keeps display_brightness_max (0: unsupported) and sends its property uevents.

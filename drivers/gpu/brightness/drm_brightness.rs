@@ -10,13 +10,14 @@
 //! platform > firmware), re-evaluated whenever a backlight device appears or goes (a class interface, no fixed
 //! delay); `display_brightness_max` (0: nothing bound, or the connector is disconnected); the 1:1 mapping with
 //! `offset`; the errors: above max `EINVAL`, nothing bound `ENODEV`, the backlight's own error (e.g. `EIO` from
-//! `update_status`) from the commit.
+//! `update_status`) from the commit. Writing the value a read returns is a no-op that succeeds, whatever the
+//! state (userspace restores every property it read).
 //!
 //! `/sys/kernel/debug/drm_brightness/connected` (0/1) plugs and unplugs the virtual display, as a hotplug would.
 
 use core::ffi::c_int;
 use kernel::ffi::c_char;
-use kernel::{prelude::*, uaccess::UserSliceReader};
+use kernel::{prelude::*, sync::SetOnce, uaccess::UserSliceReader};
 
 #[allow(dead_code)]
 #[path = "../../common/owned_debugfs.rs"]
@@ -73,7 +74,6 @@ mod ffi {
         pub(super) fn drmb_conn_set_max(c: *mut Conn, max: u32);
         pub(super) fn drmb_watch_backlights() -> c_int;
         pub(super) fn drmb_unwatch_backlights();
-        pub(super) fn drmb_rescan(skip: *mut BacklightDevice);
         pub(super) fn drmb_bl_info(
             bd: *mut BacklightDevice,
             name: *mut *const c_char,
@@ -85,6 +85,8 @@ mod ffi {
         pub(super) fn drmb_bl_hold(bd: *mut BacklightDevice);
         pub(super) fn drmb_bl_put(bd: *mut BacklightDevice);
         pub(super) fn drmb_param_backlight() -> *const c_char;
+        #[cfg(CONFIG_KUNIT = "y")]
+        pub(super) fn drmb_test_removed_backlight() -> *mut BacklightDevice;
     }
 }
 
@@ -93,11 +95,11 @@ mod ffi {
 /// # Invariants
 ///
 /// `bd` is a registered-or-unregistering backlight device on which this value holds a device reference.
-struct BoundBacklight {
+struct BacklightRef {
     bd: *mut ffi::BacklightDevice,
 }
 
-impl BoundBacklight {
+impl BacklightRef {
     /// Takes a reference on `bd`.
     ///
     /// # Safety
@@ -108,6 +110,31 @@ impl BoundBacklight {
         unsafe { ffi::drmb_bl_hold(bd) };
         // INVARIANT: We took a reference.
         Self { bd }
+    }
+
+    /// Another reference on the same device.
+    fn another(&self) -> Self {
+        // SAFETY: `bd` is alive: we hold a reference (type invariant).
+        unsafe { Self::hold(self.bd) }
+    }
+
+    /// The key the policy knows the device by: its address.
+    fn key(&self) -> usize {
+        self.bd as usize
+    }
+
+    /// Name, type and `max_brightness`, as the policy sees them.
+    fn info(&self) -> Backlight<'_> {
+        let (mut name, mut type_, mut max): (*const c_char, u32, u32) = (core::ptr::null(), 0, 0);
+        // SAFETY: `bd` is referenced (type invariant); the out pointers are valid.
+        unsafe { ffi::drmb_bl_info(self.bd, &mut name, &mut type_, &mut max) };
+        // SAFETY: `dev_name()` is NUL-terminated and lives as long as the device, which our reference keeps.
+        let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
+        Backlight {
+            name,
+            type_,
+            max_brightness: max,
+        }
     }
 
     fn get(&self) -> u32 {
@@ -121,7 +148,7 @@ impl BoundBacklight {
     }
 }
 
-impl Drop for BoundBacklight {
+impl Drop for BacklightRef {
     fn drop(&mut self) {
         // SAFETY: We hold one reference (type invariant).
         unsafe { ffi::drmb_bl_put(self.bd) };
@@ -137,32 +164,61 @@ struct Conn {
     /// Which backlight is bound (keyed by the device's address) and the resulting state.
     binder: Binder<usize>,
     /// The reference on the bound backlight (`binder.bound()`).
-    bound: Option<BoundBacklight>,
+    bound: Option<BacklightRef>,
 }
 
 impl Conn {
+    /// The property's value now: the bound backlight's live level, mapped; 0 while nothing is bound.
+    fn property_now(&self) -> u32 {
+        self.bound
+            .as_ref()
+            .map_or(0, |b| self.binder.state.property_value(b.get()))
+    }
+
     /// Pushes `display_brightness_max` to the connector (a uevent if it changed).
     fn publish(&self) {
         // SAFETY: `handle` is live until the connector is removed, which removes this entry first.
         unsafe { ffi::drmb_conn_set_max(self.handle as *mut ffi::Conn, self.binder.state.max()) };
+    }
+
+    /// Offers backlight `b`: binds it if the policy prefers it to what is bound.
+    fn offer(&mut self, b: &BacklightRef) {
+        let new = b.info();
+        if let Change::Bound { .. } = self.binder.added(wanted(), b.key(), &new) {
+            // The old reference (if any) goes after the new state is visible.
+            let _old = self.bound.replace(b.another());
+            pr_info!(
+                "connector {:#x}: bound to backlight {}\n",
+                self.connector,
+                kernel::str::BStr::from_bytes(new.name)
+            );
+            self.publish();
+        }
     }
 }
 
 /// The shim's state, behind [`SHIM`].
 struct Shim {
     conns: KVec<Conn>,
+    /// Every registered backlight, with a reference: added by the class interface's `add_dev` (which also reports
+    /// those present when the watch starts) and removed by its `remove_dev`, both under the class's lock and ours.
+    /// A rescan walks this list, not the class: a walk of the class runs without the driver core's lock and can
+    /// report a backlight whose removal (our `remove_dev` included) already ran, which would stay bound until the
+    /// next event.
+    backlights: KVec<BacklightRef>,
     offset: u32,
     /// Set at unload: no more binding.
     stopping: bool,
 }
 
-// SAFETY: `BoundBacklight`'s pointer is a refcounted kernel object usable from any thread.
+// SAFETY: `BacklightRef`'s pointer is a refcounted kernel object usable from any thread.
 unsafe impl Send for Shim {}
 
 kernel::sync::global_lock! {
     // SAFETY: Initialized in `DrmBrightness::init` before any callback can run.
     unsafe(uninit) static SHIM: Mutex<Shim> = Shim {
         conns: KVec::new(),
+        backlights: KVec::new(),
         offset: 0,
         stopping: false,
     };
@@ -174,6 +230,18 @@ impl Shim {
             .iter_mut()
             .find(|c| c.connector == connector as usize)
     }
+
+    /// The rescan of connector `i` (a new one, or one whose backlight went): offers it every registered backlight.
+    fn rescan(&mut self, i: usize) {
+        let Shim {
+            conns, backlights, ..
+        } = self;
+        if let Some(c) = conns.get_mut(i) {
+            for b in backlights.iter() {
+                c.offer(b);
+            }
+        }
+    }
 }
 
 /// The wanted backlight name, if the parameter is set.
@@ -181,22 +249,6 @@ fn wanted() -> Option<&'static [u8]> {
     // SAFETY: The glue returns a NUL-terminated string that lives as long as the module (a module parameter).
     let s = unsafe { CStr::from_char_ptr(ffi::drmb_param_backlight()) }.to_bytes();
     (!s.is_empty()).then_some(s)
-}
-
-/// # Safety
-///
-/// `bd` is a live backlight device.
-unsafe fn info<'a>(bd: *mut ffi::BacklightDevice) -> Backlight<'a> {
-    let (mut name, mut type_, mut max): (*const c_char, u32, u32) = (core::ptr::null(), 0, 0);
-    // SAFETY: `bd` is live; the out pointers are valid.
-    unsafe { ffi::drmb_bl_info(bd, &mut name, &mut type_, &mut max) };
-    // SAFETY: `dev_name()` is NUL-terminated and lives as long as the device, which outlives this callback.
-    let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
-    Backlight {
-        name,
-        type_,
-        max_brightness: max,
-    }
 }
 
 /// A connector initialised through the helper.
@@ -216,10 +268,13 @@ unsafe extern "C" fn drmb_rust_conn_added(
         binder: Binder::new(shim.offset),
         bound: None,
     };
-    match shim.conns.push(conn, GFP_KERNEL) {
-        Ok(()) => 0,
-        Err(_) => ENOMEM.to_errno(),
+    if shim.conns.push(conn, GFP_KERNEL).is_err() {
+        return ENOMEM.to_errno();
     }
+    // Backlights registered before this connector.
+    let i = shim.conns.len() - 1;
+    shim.rescan(i);
+    0
 }
 
 /// A connector going away: forget it and release its backlight.
@@ -236,7 +291,8 @@ extern "C" fn drmb_rust_conn_removed(connector: *mut ffi::Connector) {
     drop(gone);
 }
 
-/// Called by the class interface for every backlight present and to come (and by rescans).
+/// Called by the class interface for every backlight present when the watch starts and for every one registered
+/// later (under the class's lock, so never at the same time as [`drmb_rust_bl_removed`]).
 ///
 /// # Safety
 ///
@@ -248,45 +304,43 @@ unsafe extern "C" fn drmb_rust_bl_added(bd: *mut ffi::BacklightDevice) {
         return;
     }
     // SAFETY: `bd` is live, by the function's safety requirement.
-    let new = unsafe { info(bd) };
+    let b = unsafe { BacklightRef::hold(bd) };
     for c in shim.conns.iter_mut() {
-        if let Change::Bound { .. } = c.binder.added(wanted(), bd as usize, &new) {
-            // SAFETY: Live, as above. The old reference (if any) goes after the new state is visible.
-            let _old = c.bound.replace(unsafe { BoundBacklight::hold(bd) });
-            pr_info!(
-                "connector {:#x}: bound to backlight {}\n",
-                c.connector,
-                kernel::str::BStr::from_bytes(new.name)
-            );
-            c.publish();
-        }
+        c.offer(&b);
+    }
+    if shim.backlights.push(b, GFP_KERNEL).is_err() {
+        pr_warn!("out of memory: a backlight is not remembered for rebinding\n");
     }
 }
 
-/// Called by the class interface when a backlight goes.
+/// Called by the class interface when a backlight goes: every connector bound to it is unbound and rescanned.
 ///
 /// # Safety
 ///
 /// `bd` is a backlight device being unregistered, alive for the duration of the call.
 #[no_mangle]
 unsafe extern "C" fn drmb_rust_bl_removed(bd: *mut ffi::BacklightDevice) {
-    let rescan = {
+    let gone = {
         let mut shim = SHIM.lock();
-        let mut unbound = false;
-        for c in shim.conns.iter_mut() {
+        let gone = shim
+            .backlights
+            .iter()
+            .position(|b| b.bd == bd)
+            .and_then(|i| shim.backlights.remove(i).ok());
+        for i in 0..shim.conns.len() {
+            let c = &mut shim.conns[i];
             if c.binder.removed(bd as usize) == Change::Unbound {
                 c.publish();
                 drop(c.bound.take());
-                unbound = true;
+                if !shim.stopping {
+                    // Another backlight may take over.
+                    shim.rescan(i);
+                }
             }
         }
-        unbound && !shim.stopping
+        gone
     };
-    if rescan {
-        // Another backlight may take over (the lock is not held: the rescan calls `drmb_rust_bl_added`).
-        // SAFETY: `bd` is still live (it is being removed); the glue skips it.
-        unsafe { ffi::drmb_rescan(bd) };
-    }
+    drop(gone);
 }
 
 fn errno(r: Reject) -> Error {
@@ -303,7 +357,7 @@ extern "C" fn drmb_rust_check(connector: *mut ffi::Connector, value: u64) -> c_i
     let Some(c) = shim.conn(connector) else {
         return ENODEV.to_errno();
     };
-    match c.binder.state.backlight_level(value) {
+    match c.binder.state.commit(value, c.property_now()) {
         Ok(_) => 0,
         Err(r) => errno(r).to_errno(),
     }
@@ -313,12 +367,13 @@ extern "C" fn drmb_rust_check(connector: *mut ffi::Connector, value: u64) -> c_i
 #[no_mangle]
 extern "C" fn drmb_rust_get(connector: *mut ffi::Connector) -> u64 {
     let mut shim = SHIM.lock();
-    shim.conn(connector).map_or(0, |c| {
-        c.bound
-            .as_ref()
-            .map_or(0, |b| u64::from(c.binder.state.property_value(b.get())))
-    })
+    shim.conn(connector)
+        .map_or(0, |c| u64::from(c.property_now()))
 }
+
+/// The `old_level` of a commit that did not touch the backlight: nothing to roll back. Never a real level
+/// (`max_brightness` is an `int`).
+const NO_ROLLBACK: u32 = u32::MAX;
 
 /// The commit: sets the backlight, returning its previous level for a rollback.
 ///
@@ -334,7 +389,17 @@ unsafe extern "C" fn drmb_rust_apply(
     let mut shim = SHIM.lock();
     let r = (|| {
         let c = shim.conn(connector).ok_or(ENODEV)?;
-        let level = c.binder.state.backlight_level(value).map_err(errno)?;
+        let Some(level) = c
+            .binder
+            .state
+            .commit(value, c.property_now())
+            .map_err(errno)?
+        else {
+            // The value it has: nothing to set.
+            // SAFETY: `old_level` is valid for a write, by the function's safety requirement.
+            unsafe { *old_level = NO_ROLLBACK };
+            return Ok(());
+        };
         let b = c.bound.as_ref().ok_or(ENODEV)?;
         let old = b.get();
         // SAFETY: `old_level` is valid for a write, by the function's safety requirement.
@@ -352,6 +417,9 @@ unsafe extern "C" fn drmb_rust_apply(
 /// A failed display commit after the brightness was applied: back to the old level.
 #[no_mangle]
 extern "C" fn drmb_rust_restore(connector: *mut ffi::Connector, old_level: u32) {
+    if old_level == NO_ROLLBACK {
+        return;
+    }
     if let Some(b) = SHIM.lock().conn(connector).and_then(|c| c.bound.as_ref()) {
         let _ = b.set(old_level);
     }
@@ -367,21 +435,37 @@ extern "C" fn drmb_rust_set_connected(connector: *mut ffi::Connector, connected:
     }
 }
 
-fn connected_show(d: &Display, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    // SAFETY: The display lives as long as this file (see `DrmBrightness`).
-    let on = unsafe { ffi::drmb_display_connected(d.raw) };
+/// The display, as the `connected` file sees it: set once the display is registered, which comes after the file.
+///
+/// # Invariants
+///
+/// The pointer is the live display of [`DrmBrightness`], which outlives the file (it is dropped after it).
+struct DisplayRef(*mut ffi::Display);
+
+// SAFETY: The display may be used from any thread.
+unsafe impl Send for DisplayRef {}
+// SAFETY: The display's C functions take their own locks.
+unsafe impl Sync for DisplayRef {}
+
+fn connected_show(d: &SetOnce<DisplayRef>, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let Some(d) = d.as_ref() else {
+        return Ok(());
+    };
+    // SAFETY: By the invariant of `DisplayRef`.
+    let on = unsafe { ffi::drmb_display_connected(d.0) };
     writeln!(f, "{}", u8::from(on))
 }
 
-fn connected_store(d: &Display, r: &mut UserSliceReader) -> Result {
+fn connected_store(d: &SetOnce<DisplayRef>, r: &mut UserSliceReader) -> Result {
     let buf = read_write(r, 8)?;
     let on = match core::str::from_utf8(&buf).map_err(|_| EINVAL)?.trim() {
         "0" => false,
         "1" => true,
         _ => return Err(EINVAL),
     };
-    // SAFETY: The display lives as long as this file (see `DrmBrightness`).
-    unsafe { ffi::drmb_display_set_connected(d.raw, on) };
+    let d = d.as_ref().ok_or(ENODEV)?;
+    // SAFETY: By the invariant of `DisplayRef`.
+    unsafe { ffi::drmb_display_set_connected(d.0, on) };
     Ok(())
 }
 
@@ -412,19 +496,30 @@ struct Watch;
 impl Drop for Watch {
     fn drop(&mut self) {
         SHIM.lock().stopping = true;
-        // SAFETY: Registered in `init`. Calls `drmb_rust_bl_removed` for every device, dropping our reference.
+        // SAFETY: Registered in `init`. Calls `drmb_rust_bl_removed` for every device, dropping our references.
         unsafe { ffi::drmb_unwatch_backlights() };
-        // Whatever is still bound (nothing, normally) is released here.
-        for c in SHIM.lock().conns.iter_mut() {
-            drop(c.bound.take());
-        }
+        // Whatever is still held (nothing, normally) is released here, outside the lock.
+        let (bound, backlights) = {
+            let mut shim = SHIM.lock();
+            let mut bound = KVec::new();
+            for c in shim.conns.iter_mut() {
+                if let Some(b) = c.bound.take() {
+                    // On allocation failure the reference is dropped at once, under the lock: still correct.
+                    let _ = bound.push(b, GFP_KERNEL);
+                }
+            }
+            (bound, core::mem::take(&mut shim.backlights))
+        };
+        drop(bound);
+        drop(backlights);
     }
 }
 
 struct DrmBrightness {
-    // Dropped in declaration order: the debugfs file (which owns the display: no store runs while it goes),
+    // Dropped in declaration order: the debugfs file (no store runs once it is gone), the display it points to,
     // then the backlight watch.
-    _connected: Pin<KBox<File<Display>>>,
+    _connected: Pin<KBox<File<SetOnce<DisplayRef>>>>,
+    _display: Display,
     _dir: Dir,
     _watch: Watch,
 }
@@ -434,11 +529,9 @@ impl kernel::Module for DrmBrightness {
         // SAFETY: Called once, before anything else uses `SHIM`.
         unsafe { SHIM.init() };
         SHIM.lock().offset = module_parameters::offset.value();
-        // SAFETY: No preconditions.
-        let raw = unsafe { ffi::drmb_display_create() };
-        let raw = kernel::error::from_err_ptr(raw)?;
-        // INVARIANT: Created successfully.
-        let display = Display { raw };
+        // Everything that can fail comes before the DRM device registers (the last step of the display's
+        // creation): once registered, userspace may open it, and a failed init would unload the module under
+        // that open file.
         // SAFETY: No preconditions; reports every present backlight at once.
         kernel::error::to_result(unsafe { ffi::drmb_watch_backlights() })?;
         let watch = Watch;
@@ -447,13 +540,20 @@ impl kernel::Module for DrmBrightness {
             File::new(
                 &dir,
                 c"connected",
-                display,
+                SetOnce::new(),
                 Ops::show_store(connected_show, connected_store),
             ),
             GFP_KERNEL,
         )?;
+        // SAFETY: No preconditions.
+        let raw = kernel::error::from_err_ptr(unsafe { ffi::drmb_display_create() })?;
+        // INVARIANT: Created successfully.
+        let display = Display { raw };
+        // INVARIANT: `display` is kept in `Self`, after the file. The cell is empty, so this cannot fail.
+        connected.populate(DisplayRef(raw));
         Ok(Self {
             _connected: connected,
+            _display: display,
             _dir: dir,
             _watch: watch,
         })
@@ -555,5 +655,40 @@ mod tests {
                 Ok(v)
             );
         }
+    }
+}
+
+#[kunit_tests(drm_brightness_binding)]
+mod binding_tests {
+    use super::*;
+
+    /// A rescan (at connector init, or after the bound backlight went) must never bind a backlight whose removal
+    /// already ran (issue 10, point 10). It used to walk the class without the driver core's lock and report each
+    /// device found to `drmb_rust_bl_added`, which bound a removed one (this test, in its first form, called it
+    /// with such a device: `Expected !bound to be true, but is false`). It now walks the shim's own list, which a
+    /// removal leaves before it returns.
+    #[test]
+    fn rescan_does_not_bind_a_removed_backlight() -> Result {
+        // The module's own display has registered its connector by the time its suites run (after init).
+        assert!(!SHIM.lock().conns.is_empty());
+        // SAFETY: No preconditions.
+        let bd = kernel::error::from_err_ptr(unsafe { ffi::drmb_test_removed_backlight() })?;
+        let (known, bound) = {
+            let mut shim = SHIM.lock();
+            for i in 0..shim.conns.len() {
+                shim.rescan(i);
+            }
+            (
+                shim.backlights.iter().any(|b| b.bd == bd),
+                shim.conns
+                    .iter()
+                    .any(|c| c.binder.bound() == Some(bd as usize)),
+            )
+        };
+        // SAFETY: Drops the reference `drmb_test_removed_backlight` took.
+        unsafe { ffi::drmb_bl_put(bd) };
+        assert!(!known);
+        assert!(!bound);
+        Ok(())
     }
 }

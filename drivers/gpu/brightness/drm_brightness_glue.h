@@ -21,13 +21,14 @@ void drmb_display_set_connected(struct drmb_display *d, bool connected);
 void drmb_conn_set_max(struct drmb_conn *c, u32 max);
 int drmb_watch_backlights(void);
 void drmb_unwatch_backlights(void);
-void drmb_rescan(struct backlight_device *skip);
 void drmb_bl_info(struct backlight_device *bd, const char **name, u32 *type, u32 *max);
 u32 drmb_bl_get(struct backlight_device *bd);
 int drmb_bl_set(struct backlight_device *bd, u32 value);
 void drmb_bl_hold(struct backlight_device *bd);
 void drmb_bl_put(struct backlight_device *bd);
 const char *drmb_param_backlight(void);
+/* For KUnit: a backlight registered and unregistered again, still referenced (release with drmb_bl_put()). */
+struct backlight_device *drmb_test_removed_backlight(void);
 
 /* Rust (drm_brightness.rs); connectors are known by their struct drm_connector. */
 int drmb_rust_conn_added(struct drm_connector *conn, struct drmb_conn *c);

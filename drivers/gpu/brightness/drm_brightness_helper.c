@@ -15,8 +15,8 @@
  *   drmb_conn_set_max(), which sends HOTPLUG=1 CONNECTOR=<id> PROPERTY=<id>.
  *
  * Backlight class: 7.3 has no backlight registration notifier and does not export its class. The class pointer is
- * taken from a backlight device registered for that purpose and unregistered at once (named
- * "drm_brightness-probe", never bound); a class_interface then reports every backlight present and to come.
+ * taken from a backlight device named "drm_brightness-probe": an existing one, or one registered for that purpose
+ * and unregistered at once (never bound); a class_interface then reports every backlight present and to come.
  */
 
 #include <drm/drm_connector.h>
@@ -31,7 +31,6 @@
 
 #include "drm_brightness.h"
 #include "drm_brightness_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 /* One connector carrying the properties. */
 struct drmb_conn {
@@ -92,8 +91,6 @@ int drm_brightness_connector_init(struct drm_connector *conn)
 		goto err;
 	list_add(&c->node, &drmb_conns);
 	mutex_unlock(&drmb_conns_lock);
-	/* Backlights registered before this connector. */
-	drmb_rescan(NULL);
 	return 0;
 err:
 	/* Properties, if created, belong to the device and go with its mode config. */
@@ -119,22 +116,27 @@ void drm_brightness_connector_fini(struct drm_connector *conn)
 }
 EXPORT_SYMBOL_GPL(drm_brightness_connector_fini);
 
-static struct drmb_conn *drmb_conn_of(struct drm_connector *conn)
+/*
+ * Whether prop is conn's display_brightness. The answer, not the struct drmb_conn, leaves the lock: a driver may
+ * call drm_brightness_connector_fini(), which frees it, while a property ioctl on that connector still runs (its
+ * files can outlive the connector's registration). The property itself belongs to the DRM device.
+ */
+static bool drmb_is_brightness(struct drm_connector *conn, struct drm_property *prop)
 {
 	struct drmb_conn *c;
+	bool ret;
 
 	mutex_lock(&drmb_conns_lock);
 	c = drmb_conn_find(conn);
+	ret = c && prop == c->brightness;
 	mutex_unlock(&drmb_conns_lock);
-	return c;
+	return ret;
 }
 
 int drm_brightness_atomic_set_property(struct drm_connector *conn, struct drm_brightness_state *bs,
 				       struct drm_property *prop, u64 val)
 {
-	struct drmb_conn *c = drmb_conn_of(conn);
-
-	if (!c || prop != c->brightness)
+	if (!drmb_is_brightness(conn, prop))
 		return -ENOENT;
 	bs->value = val;
 	bs->changed = true;
@@ -144,9 +146,7 @@ EXPORT_SYMBOL_GPL(drm_brightness_atomic_set_property);
 
 int drm_brightness_atomic_get_property(struct drm_connector *conn, struct drm_property *prop, u64 *val)
 {
-	struct drmb_conn *c = drmb_conn_of(conn);
-
-	if (!c || prop != c->brightness)
+	if (!drmb_is_brightness(conn, prop))
 		return -ENOENT;
 	*val = drmb_rust_get(conn);
 	return 0;
@@ -206,17 +206,25 @@ static struct class_interface drmb_bl_interface = {
 };
 
 static const struct backlight_ops drmb_probe_ops;
+#define DRMB_PROBE_NAME "drm_brightness-probe"
 
 int drmb_watch_backlights(void)
 {
 	struct backlight_properties props = { .type = BACKLIGHT_RAW, .max_brightness = 1 };
 	struct backlight_device *probe;
 
-	probe = backlight_device_register("drm_brightness-probe", NULL, NULL, &drmb_probe_ops, &props);
-	if (IS_ERR(probe))
-		return PTR_ERR(probe);
-	drmb_bl_class = probe->dev.class;
-	backlight_device_unregister(probe);
+	/* A backlight that already has the name (whoever made it) shows the class as well; registering would fail. */
+	probe = backlight_device_get_by_name(DRMB_PROBE_NAME);
+	if (probe) {
+		drmb_bl_class = probe->dev.class;
+		put_device(&probe->dev);
+	} else {
+		probe = backlight_device_register(DRMB_PROBE_NAME, NULL, NULL, &drmb_probe_ops, &props);
+		if (IS_ERR(probe))
+			return PTR_ERR(probe);
+		drmb_bl_class = probe->dev.class;
+		backlight_device_unregister(probe);
+	}
 	drmb_bl_interface.class = drmb_bl_class;
 	return class_interface_register(&drmb_bl_interface);
 }
@@ -225,19 +233,6 @@ void drmb_unwatch_backlights(void)
 {
 	class_interface_unregister(&drmb_bl_interface);
 	drmb_bl_class = NULL;
-}
-
-static int drmb_rescan_one(struct device *dev, void *skip)
-{
-	if (dev != skip)
-		drmb_rust_bl_added(to_backlight_device(dev));
-	return 0;
-}
-
-void drmb_rescan(struct backlight_device *skip)
-{
-	if (drmb_bl_class)
-		class_for_each_device(drmb_bl_class, NULL, skip ? &skip->dev : NULL, drmb_rescan_one);
 }
 
 void drmb_bl_info(struct backlight_device *bd, const char **name, u32 *type, u32 *max)
@@ -276,3 +271,22 @@ const char *drmb_param_backlight(void)
 {
 	return backlight ? backlight : "";
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * A backlight whose removal (our remove_dev callback included) has run, still referenced, as a walk of the class
+ * can hold one: what a rescan must never bind.
+ */
+struct backlight_device *drmb_test_removed_backlight(void)
+{
+	struct backlight_properties props = { .type = BACKLIGHT_RAW, .max_brightness = 10 };
+	struct backlight_device *bd;
+
+	bd = backlight_device_register("drm_brightness-kunit", NULL, NULL, &drmb_probe_ops, &props);
+	if (IS_ERR(bd))
+		return bd;
+	get_device(&bd->dev);
+	backlight_device_unregister(bd);
+	return bd;
+}
+#endif

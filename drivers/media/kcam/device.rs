@@ -293,14 +293,33 @@ impl KcamDevice {
     }
 
     /// Stops one job with `err` (its synchronous submitter was interrupted, or its asynchronous submitter never
-    /// learnt its seqno): one not yet started leaves the queue at once; a running one stops at its next op or wait.
-    pub(crate) fn stop_job(&self, job: &Arc<Job>, err: Error) {
+    /// learnt its seqno): one not yet started leaves the queue at once (`true`); a running one stops at its next
+    /// op or wait.
+    pub(crate) fn stop_job(&self, job: &Arc<Job>, err: Error) -> bool {
         job.cancel(err, self.waker());
-        if self.queue.lock().take_queued(job) {
+        let queued = self.queue.lock().take_queued(job);
+        if queued {
             job.finish_unrun(self.waker());
             if job.has_fence() {
                 self.fences.lock().release();
             }
+        }
+        queued
+    }
+
+    /// `KCAM_IOC_CANCEL`: cancels list `seqno` of file `owner` if it is in flight: `Ok` if it was queued (it has
+    /// ended), `EALREADY` if it runs (it stops at its next op or wait), `ENOENT` if there is no such list.
+    pub(crate) fn cancel_list(&self, owner: u64, seqno: u64) -> Result {
+        let job = {
+            let q = self.queue.lock();
+            Iterator::chain(q.queued.iter(), q.running.iter())
+                .find(|j| j.owner == owner && j.seqno == seqno && !j.is_done())
+                .cloned()
+        };
+        match job {
+            Some(job) if self.stop_job(&job, ECANCELED) => Ok(()),
+            Some(_) => Err(EALREADY),
+            None => Err(ENOENT),
         }
     }
 
@@ -336,6 +355,8 @@ impl KcamDevice {
     pub(crate) fn remove(&self) {
         self.removed.store(true, Relaxed);
         self.cancel(|_| true, ENODEV);
+        // Event streams end, pollers see the removal.
+        self.camera.events.shutdown();
         self.camera.backend.shutdown();
         // Waits for a running list (it stops at its next op or wait, with ENODEV).
         drop(self.exec.lock());
@@ -432,5 +453,12 @@ impl KcamDevice {
     #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn name(&self) -> &'static CStr {
         self.name
+    }
+
+    /// The seqno of the job running, if one is (tests).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn running_seqno(&self) -> Option<u64> {
+        let q = self.queue.lock();
+        q.running.as_ref().filter(|j| !j.is_done()).map(|j| j.seqno)
     }
 }

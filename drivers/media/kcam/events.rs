@@ -13,20 +13,55 @@
 //! Only files with at least one subscription are on the hub's list, which every emitted event walks with
 //! interrupts off; the list has room for the camera's `max_subscribers` from the start (more: `EUSERS`), so
 //! subscribing never allocates under the lock and an event's cost is bounded.
+//!
+//! A file's events reach userspace by `KCAM_IOC_DQEVENT`, by `poll` (readable while events are queued, woken by
+//! every event; error and hang-up once the camera is removed) and by an event stream: an io_uring multishot
+//! command (`uring.rs`) that its [`Hook`] tells when events or its end wait for it. A stream needs a subscribed
+//! file (so every stream is on the hub's list, where removal finds it) and ends when the last subscription goes.
 
 use crate::{
     camera::RunCtx,
+    hook::Hook,
     shared::uapi::{Event, EVENT_COUNT},
     waker::{Sleep, Waker},
 };
 use kernel::{
+    fs::File,
     new_spinlock_irq,
     prelude::*,
-    sync::{Arc, SpinLockIrq},
+    static_lock_class,
+    sync::{
+        poll::{PollCondVar, PollCondVarBox, PollTable},
+        Arc, SpinLockIrq,
+    },
 };
 
 /// Events a file can have queued.
 pub(crate) const QUEUE_LEN: usize = 64;
+
+/// An armed event stream (see the module documentation).
+struct Stream {
+    hook: Hook,
+    /// The hook was called and its owner has not come back for what waits ([`FileEvents::stream_step`]).
+    told: bool,
+    /// How the stream ends once its queue is empty, when decided: 0 (no subscription left) or a negative errno.
+    end: Option<i32>,
+}
+
+impl Stream {
+    /// Calls the hook unless its owner was told already.
+    fn tell(&mut self) {
+        if !self.told {
+            self.told = true;
+            self.hook.call();
+        }
+    }
+
+    fn end(&mut self, status: i32) {
+        self.end.get_or_insert(status);
+        self.tell();
+    }
+}
 
 /// One file's subscriptions and queue.
 struct Queue {
@@ -36,6 +71,7 @@ struct Queue {
     dropped: u32,
     /// Next sequence number of this file's own events (`BUFFER_DONE`), per entity index.
     own_seq: KVec<u64>,
+    stream: Option<Stream>,
 }
 
 /// A file's handle on the hub. (IRQ-safe spinlocks here and in the hub: vcam emits from a timer callback.)
@@ -43,6 +79,8 @@ struct Queue {
 pub(crate) struct FileEvents {
     #[pin]
     queue: SpinLockIrq<Queue>,
+    /// Woken by every event queued here (`poll`). Freed after an RCU grace period, as epoll needs.
+    readable: PollCondVarBox,
 }
 
 struct HubInner {
@@ -50,6 +88,8 @@ struct HubInner {
     seq: KVec<[u64; EVENT_COUNT as usize]>,
     /// The files with subscriptions; capacity `max_subscribers`, never grown.
     files: KVec<Arc<FileEvents>>,
+    /// The camera was removed: no stream starts any more.
+    removed: bool,
 }
 
 /// The events of one camera.
@@ -59,6 +99,19 @@ pub(crate) struct EventHub {
     inner: SpinLockIrq<HubInner>,
     /// Kicked on every event, for `WAIT_EVENT`.
     waker: Arc<Waker>,
+    /// Woken once, when the camera is removed (`poll` of every file waits on it too).
+    gone: PollCondVarBox,
+}
+
+/// What the owner of a stream does next ([`FileEvents::stream_step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamStep {
+    /// Deliver the oldest event ([`FileEvents::dequeue`]); on failure end the stream ([`FileEvents::stream_take`]).
+    Event,
+    /// The stream has ended (it is disarmed) with this status.
+    End(i32),
+    /// Nothing waits: the hook will be called again when something does.
+    Idle,
 }
 
 fn bit(idx: usize, event: u32) -> Result<u64> {
@@ -89,10 +142,19 @@ impl EventHub {
     ) -> Result<Arc<Self>> {
         let seq = KVec::from_elem([0u64; EVENT_COUNT as usize], entities, GFP_KERNEL)?;
         let files = KVec::with_capacity(max_subscribers as usize, GFP_KERNEL)?;
+        let gone = PollCondVarBox::new(c"EventHub::gone", static_lock_class!())?;
         Arc::pin_init(
             pin_init!(Self {
-                inner <- new_spinlock_irq!(HubInner { seq, files }, "EventHub::inner"),
+                inner <- new_spinlock_irq!(
+                    HubInner {
+                        seq,
+                        files,
+                        removed: false
+                    },
+                    "EventHub::inner"
+                ),
                 waker,
+                gone,
             }),
             GFP_KERNEL,
         )
@@ -109,9 +171,11 @@ impl EventHub {
                         events: KVec::with_capacity(QUEUE_LEN, GFP_KERNEL_ACCOUNT)?,
                         dropped: 0,
                         own_seq: KVec::from_elem(0, entities, GFP_KERNEL_ACCOUNT)?,
+                        stream: None,
                     },
                     "FileEvents::queue"
                 ),
+                readable: PollCondVarBox::new(c"FileEvents::readable", static_lock_class!())?,
             }? Error),
             GFP_KERNEL_ACCOUNT,
         )
@@ -140,6 +204,10 @@ impl EventHub {
             } else if q.subs != 0 && subs == 0 {
                 let i = inner.files.iter().position(|x| Arc::ptr_eq(x, f));
                 gone = i.and_then(|i| inner.files.remove(i).ok());
+                // Nothing more can come: the stream ends once it delivered what is queued.
+                if let Some(stream) = &mut q.stream {
+                    stream.end(0);
+                }
             }
             // Queued events of a kind unsubscribed stay: they were delivered already.
             q.subs = subs;
@@ -187,9 +255,12 @@ impl EventHub {
         };
         for f in inner.files.iter() {
             let mut q = f.queue.lock();
-            if q.subs & b != 0 {
-                q.push(ev);
+            if q.subs & b == 0 {
+                continue;
             }
+            q.push(ev);
+            drop(q);
+            f.readable.notify_all();
         }
         drop(inner);
         self.waker.kick();
@@ -220,10 +291,11 @@ impl EventHub {
                 *seq += 1;
             }
         }
-        {
+        let pushed = {
             let mut q = f.queue.lock();
-            if q.subs & b != 0 {
-                if let Some(seq) = q.own_seq.get_mut(idx) {
+            if q.subs & b == 0 {
+                false
+            } else if let Some(seq) = q.own_seq.get_mut(idx) {
                     let sequence = *seq;
                     *seq += 1;
                     q.push(Event {
@@ -235,10 +307,62 @@ impl EventHub {
                         status,
                         ..Event::default()
                     });
+                true
+            } else {
+                false
+            }
+        };
+        if pushed {
+            f.readable.notify_all();
+        }
+        self.waker.kick();
+    }
+
+    /// Arms an event stream on file `f`, which `hook` tells about events and the end (see the module
+    /// documentation). `ENODEV` after removal, `EINVAL` without a subscription, `EBUSY` if one is armed.
+    pub(crate) fn arm_stream(&self, f: &FileEvents, hook: Hook) -> Result {
+        let inner = self.inner.lock();
+        if inner.removed {
+            return Err(ENODEV);
+        }
+        let mut q = f.queue.lock();
+        if q.subs == 0 {
+            return Err(EINVAL);
+        }
+        if q.stream.is_some() {
+            return Err(EBUSY);
+        }
+        let waiting = !q.events.is_empty();
+        let stream = q.stream.insert(Stream {
+            hook,
+            told: false,
+            end: None,
+        });
+        if waiting {
+            stream.tell();
+        }
+        drop(q);
+        drop(inner);
+        Ok(())
+    }
+
+    /// Removal: every stream ends with `ENODEV` (after what is queued), no new one starts, and pollers wake up.
+    pub(crate) fn shutdown(&self) {
+        {
+            let mut inner = self.inner.lock();
+            inner.removed = true;
+            for f in inner.files.iter() {
+                if let Some(stream) = &mut f.queue.lock().stream {
+                    stream.end(ENODEV.to_errno());
                 }
             }
         }
-        self.waker.kick();
+        self.gone.notify_all();
+    }
+
+    /// Woken on removal (for `poll`).
+    pub(crate) fn gone(&self) -> &PollCondVar {
+        &self.gone
     }
 
     fn next_seq(&self, idx: usize, event: u32) -> Result<u64> {
@@ -273,10 +397,70 @@ impl Queue {
         }
         // Within the capacity the queue was given at open (one was removed above if it was full).
         let _ = self.events.push_within_capacity(ev);
+        if let Some(stream) = &mut self.stream {
+            stream.tell();
+        }
     }
 }
 
 impl FileEvents {
+    /// Registers a `poll` of `file` on this file's events.
+    pub(crate) fn poll_wait(&self, file: &File, table: &PollTable<'_>) {
+        table.register_wait(file, &self.readable);
+    }
+
+    /// Whether events are queued.
+    pub(crate) fn has_events(&self) -> bool {
+        !self.queue.lock().events.is_empty()
+    }
+
+    /// Ends the file's stream with `status` once it delivered what is queued; whether there was one.
+    pub(crate) fn end_stream(&self, status: i32) -> bool {
+        match &mut self.queue.lock().stream {
+            Some(stream) => {
+                stream.end(status);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// For the stream's owner, told by its hook: what to do next.
+    pub(crate) fn stream_step(&self) -> StreamStep {
+        let mut q = self.queue.lock();
+        let events = !q.events.is_empty();
+        let Some(stream) = &mut q.stream else {
+            // Not armed (taken by `stream_take`): nothing to deliver to.
+            return StreamStep::End(ECANCELED.to_errno());
+        };
+        if events {
+            return StreamStep::Event;
+        }
+        match stream.end {
+            Some(status) => {
+                q.stream = None;
+                StreamStep::End(status)
+            }
+            None => {
+                stream.told = false;
+                StreamStep::Idle
+            }
+        }
+    }
+
+    /// Disarms the stream at once (its owner ends it: an error, or its task exits); whether one was armed.
+    pub(crate) fn stream_take(&self) -> bool {
+        self.queue.lock().stream.take().is_some()
+    }
+
+    /// The owner stops for now although events wait (to let others run): its hook is called again at once.
+    pub(crate) fn stream_yield(&self) {
+        if let Some(stream) = &mut self.queue.lock().stream {
+            // It was told and has not come back: its next turn comes by the hook.
+            stream.hook.call();
+        }
+    }
+
     /// Hands the oldest queued event, with the number dropped since the last dequeue, to `deliver` (which copies it
     /// to userspace, outside the lock), and takes it off the queue only if that worked.
     pub(crate) fn dequeue(&self, deliver: impl FnOnce(&Event) -> Result) -> Result {

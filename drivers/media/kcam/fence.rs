@@ -3,49 +3,13 @@
 //! Safe wrappers of the dma_fence / sync_file glue in `kcam_glue.c`: out-fences of asynchronous submissions and
 //! the in-fences of `WAIT_FENCE` operations.
 
-use crate::waker::Waker;
-use core::ffi::{c_int, c_void};
-use kernel::{prelude::*, sync::Arc};
-
-mod ffi {
-    use core::ffi::{c_int, c_void};
-
-    #[repr(C)]
-    pub(super) struct DmaFence {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub(super) struct FenceCb {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn kcam_fence_context_alloc() -> u64;
-        pub(super) fn kcam_fence_create(
-            context: u64,
-            seqno: u64,
-            timeline: *const kernel::ffi::c_char,
-        ) -> *mut DmaFence;
-        pub(super) fn kcam_fence_timeline(
-            fence: *mut DmaFence,
-            buf: *mut kernel::ffi::c_char,
-            len: usize,
-        );
-        pub(super) fn kcam_fence_signal(fence: *mut DmaFence, error: c_int);
-        pub(super) fn kcam_fence_put(fence: *mut DmaFence);
-        pub(super) fn kcam_fence_status(fence: *mut DmaFence) -> c_int;
-        pub(super) fn kcam_fence_from_fd(fd: c_int) -> *mut DmaFence;
-        pub(super) fn kcam_fence_export_prepare(
-            fence: *mut DmaFence,
-            file: *mut *mut c_void,
-        ) -> c_int;
-        pub(super) fn kcam_fence_export_commit(fd: c_int, file: *mut c_void);
-        pub(super) fn kcam_fence_export_abort(fd: c_int, file: *mut c_void);
-        pub(super) fn kcam_fence_watch(fence: *mut DmaFence, waker: *const c_void) -> *mut FenceCb;
-        pub(super) fn kcam_fence_unwatch(watch: *mut FenceCb);
-        pub(super) fn kcam_rcu_barrier();
-    }
-}
+use crate::{glue::bindings as ffi, waker::Waker};
+use core::ffi::c_void;
+use kernel::{
+    bindings::{dma_fence, file},
+    prelude::*,
+    sync::Arc,
+};
 
 /// A reference to a `struct dma_fence`.
 ///
@@ -53,7 +17,7 @@ mod ffi {
 ///
 /// `ptr` is a valid fence on which this value holds one reference.
 pub(crate) struct Fence {
-    ptr: *mut ffi::DmaFence,
+    ptr: *mut dma_fence,
 }
 
 // SAFETY: A fence reference may be used and dropped from any thread; dma_fence locks internally.
@@ -165,7 +129,7 @@ impl Drop for Fence {
 ///
 /// `cb` came from `kcam_fence_watch` with the address of `_waker`'s `Waker` and is unwatched in `drop` only.
 pub(crate) struct Watch {
-    cb: *mut ffi::FenceCb,
+    cb: *mut ffi::kcam_fence_cb,
     _waker: Arc<Waker>,
 }
 
@@ -183,8 +147,8 @@ impl Drop for Watch {
 ///
 /// `fd` is reserved with `get_unused_fd_flags()` and `file` is a sync_file reference, both not yet handed on.
 pub(crate) struct FenceFd {
-    fd: c_int,
-    file: *mut c_void,
+    fd: i32,
+    file: *mut file,
 }
 
 impl FenceFd {

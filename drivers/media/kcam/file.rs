@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! An open `/dev/kcamN`: its ioctls, its asynchronous submissions and its event subscriptions.
+//! An open `/dev/kcamN`: its ioctls, its asynchronous submissions, its event subscriptions and `poll`.
 //!
 //! Files share the camera, not their event subscriptions and queues, nor their submissions and buffers: another
-//! file can neither wait for them nor see their results, nor name its buffers. Closing a file cancels its queued
-//! and running lists and takes its buffers back from the camera.
+//! file can neither wait for them, cancel them nor see their results, nor name its buffers. Closing a file cancels
+//! its queued and running lists and takes its buffers back from the camera. The io_uring commands of a file
+//! (`uring.rs`) go through the same submission steps ([`KcamFile::check_header`], [`KcamFile::read_list`],
+//! [`KcamDevice::queue_job`]).
 
 use crate::{
     buffer::Buffers,
@@ -12,16 +14,18 @@ use crate::{
     dmabuf::MappedDmaBuf,
     events::FileEvents,
     fence::FenceFd,
+    limits::ListSlot,
     list::{self, List},
     registry,
     sched::Job,
     shared::{
         uapi::{
-            self, BufferImport, BufferRelease, Caps, EntityDesc, Event, EventSub, RegDesc, Reset, Submit,
-            Wait,
+            self, BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, RegDesc, Reset,
+            Submit, Wait,
         },
         validate,
     },
+    uring,
 };
 use kernel::{
     fs::File,
@@ -29,7 +33,7 @@ use kernel::{
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{poll::PollTable, Arc, Mutex},
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -37,14 +41,20 @@ const MAGIC: u32 = uapi::IOC_MAGIC;
 const IOC_QUERY_CAPS: u32 = _IOR::<Caps>(MAGIC, uapi::IOC_NR_QUERY_CAPS);
 const IOC_ENUM_ENTITY: u32 = _IOWR::<EntityDesc>(MAGIC, uapi::IOC_NR_ENUM_ENTITY);
 const IOC_ENUM_REG: u32 = _IOWR::<RegDesc>(MAGIC, uapi::IOC_NR_ENUM_REG);
-const IOC_SUBMIT: u32 = _IOWR::<Submit>(MAGIC, uapi::IOC_NR_SUBMIT);
+pub(crate) const IOC_SUBMIT: u32 = _IOWR::<Submit>(MAGIC, uapi::IOC_NR_SUBMIT);
 const IOC_WAIT: u32 = _IOWR::<Wait>(MAGIC, uapi::IOC_NR_WAIT);
 const IOC_SUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_SUBSCRIBE);
 const IOC_UNSUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_UNSUBSCRIBE);
-const IOC_DQEVENT: u32 = _IOR::<Event>(MAGIC, uapi::IOC_NR_DQEVENT);
+pub(crate) const IOC_DQEVENT: u32 = _IOR::<Event>(MAGIC, uapi::IOC_NR_DQEVENT);
 const IOC_RESET: u32 = _IOW::<Reset>(MAGIC, uapi::IOC_NR_RESET);
 const IOC_IMPORT_BUFFER: u32 = _IOWR::<BufferImport>(MAGIC, uapi::IOC_NR_IMPORT_BUFFER);
 const IOC_RELEASE_BUFFER: u32 = _IOW::<BufferRelease>(MAGIC, uapi::IOC_NR_RELEASE_BUFFER);
+pub(crate) const IOC_CANCEL: u32 = _IOW::<Cancel>(MAGIC, uapi::IOC_NR_CANCEL);
+
+/// Whether `cmd` is one of ours with another size or direction than we know (an old or new struct layout).
+pub(crate) fn is_ours_misshapen(cmd: u32) -> bool {
+    _IOC_TYPE(cmd) == MAGIC && _IOC_NR(cmd) <= uapi::IOC_NR_LAST
+}
 
 /// Longest `KCAM_IOC_WAIT` a caller may ask for: the longest list.
 const MAX_WAIT_NS: u64 = crate::camera::MAX_WAIT_NS * crate::device::MAX_OPS as u64;
@@ -52,9 +62,10 @@ const MAX_WAIT_NS: u64 = crate::camera::MAX_WAIT_NS * crate::device::MAX_OPS as 
 /// Per-open state.
 #[pin_data(PinnedDrop)]
 pub(crate) struct KcamFile {
-    dev: Arc<KcamDevice>,
-    id: u64,
-    events: Arc<FileEvents>,
+    pub(crate) dev: Arc<KcamDevice>,
+    /// The owner id of this file's jobs.
+    pub(crate) id: u64,
+    pub(crate) events: Arc<FileEvents>,
     /// Asynchronous submissions not yet reaped by `KCAM_IOC_WAIT`.
     #[pin]
     pending: Mutex<KVec<Arc<Job>>>,
@@ -93,31 +104,62 @@ struct Submitted {
     job: Option<Arc<Job>>,
 }
 
+/// What `poll` reports.
+pub(crate) struct PollState {
+    /// Events are queued.
+    pub(crate) readable: bool,
+    /// The camera was removed.
+    pub(crate) gone: bool,
+}
+
 impl KcamFile {
-    /// `KCAM_IOC_SUBMIT`: validate the whole list and copy in what it needs, then (unless `TEST_ONLY`) queue it; a
-    /// synchronous submission waits for its results, which are written back to the list.
-    fn submit(&self, s: &mut Submit) -> Result<Submitted> {
+    /// The first step of every submission (ioctl or io_uring): resets the reply fields and checks the header, with
+    /// `implied` flags added (io_uring implies `ASYNC`); a `TEST_ONLY` list is validated whole here, and `false`
+    /// says that nothing more is to be done.
+    pub(crate) fn check_header(&self, s: &mut Submit, implied: u32) -> Result<bool> {
         let dev = &self.dev;
         let reserved_zero = s.reserved0 == 0 && s.reserved == [0; 2];
         s.error_idx = s.count;
         s.error_reason = uapi::Reason::None as u32;
         s.out_fence_fd = -1;
         s.seqno = 0;
-        if let Err(r) = validate::check_submit(s.flags, s.count, reserved_zero, &dev.camera.limits)
-        {
+        if let Err(r) = validate::check_submit(
+            s.flags | implied,
+            s.count,
+            reserved_zero,
+            &dev.camera.limits,
+        ) {
             return Err(list::reject(s, r));
         }
-        let buffer = |handle| self.buffers.lock().get(handle);
         if s.flags & uapi::SUBMIT_TEST_ONLY != 0 {
-            List::read(&dev.camera, s, None, buffer)?;
+            List::read(&dev.camera, s, None, |h| self.buffers.lock().get(h))?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The second step of a submission that runs: a place among the camera's lists in flight (`ENOSPC`), then the
+    /// list, validated, with everything it needs copied in.
+    pub(crate) fn read_list(&self, s: &mut Submit) -> Result<(List, ListSlot)> {
+        let slot = self.dev.budget.take_list()?;
+        let list = List::read(&self.dev.camera, s, Some(&self.dev.budget), |h| {
+            self.buffers.lock().get(h)
+        })?;
+        Ok((list, slot))
+    }
+
+    /// `KCAM_IOC_SUBMIT`: validate the whole list and copy in what it needs, then (unless `TEST_ONLY`) queue it; a
+    /// synchronous submission waits for its results, which are written back to the list.
+    fn submit(&self, s: &mut Submit) -> Result<Submitted> {
+        let dev = &self.dev;
+        if !self.check_header(s, 0)? {
             return Ok(Submitted::default());
         }
         let is_async = s.flags & uapi::SUBMIT_ASYNC != 0;
         if is_async && self.pending.lock().len() >= MAX_PENDING {
             return Err(EBUSY);
         }
-        let slot = dev.budget.take_list()?;
-        let mut list = List::read(&dev.camera, s, Some(&dev.budget), buffer)?;
+        let (mut list, slot) = self.read_list(s)?;
         if is_async {
             let mut pending = self.pending.lock();
             // Checked again under the lock: another thread of this file may have submitted meanwhile.
@@ -200,6 +242,34 @@ impl KcamFile {
         Ok(())
     }
 
+    /// `KCAM_IOC_CANCEL`: a list of this file, by seqno, or its event stream.
+    pub(crate) fn cancel(&self, c: &Cancel) -> Result {
+        if c.reserved0 != 0 || c.reserved != [0; 2] || c.flags & !uapi::CANCEL_EVENTS != 0 {
+            return Err(EINVAL);
+        }
+        if c.flags & uapi::CANCEL_EVENTS != 0 {
+            if c.seqno != 0 {
+                return Err(EINVAL);
+            }
+            return match self.events.end_stream(ECANCELED.to_errno()) {
+                true => Ok(()),
+                false => Err(ENOENT),
+            };
+        }
+        self.dev.cancel_list(self.id, c.seqno)
+    }
+
+    /// `poll`: registers `table` on what can change the answer (this file's events, the camera's removal), then
+    /// answers.
+    pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> PollState {
+        self.events.poll_wait(file, table);
+        table.register_wait(file, self.dev.camera.events.gone());
+        PollState {
+            readable: self.events.has_events(),
+            gone: self.dev.check_present().is_err(),
+        }
+    }
+
     /// `KCAM_IOC_WAIT`: waits for an asynchronous submission of this file, writes its results back to its list
     /// (in the waiting process) and reaps it.
     fn wait(&self, w: &mut Wait) -> Result {
@@ -235,11 +305,13 @@ impl KcamFile {
 impl MiscDevice for KcamFile {
     type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+    fn open(file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
         let dev = registry::device_of(misc)?;
         dev.check_present()?;
         let events = dev.camera.events.open()?;
         let id = dev.next_file_id();
+        // The file gets `poll` and `uring_cmd` (see `uring.rs`).
+        uring::install_fops(file)?;
         KBox::pin_init(
             try_pin_init!(KcamFile {
                 dev,
@@ -256,6 +328,8 @@ impl MiscDevice for KcamFile {
         let dev = &me.dev;
         let user = |size: usize| UserSlice::new(UserPtr::from_addr(arg), size);
         dev.check_present()?;
+        // The waits for a list end on signals, not on io_uring task work (see `NoNotifySignal`).
+        let _no_notify = matches!(cmd, IOC_SUBMIT | IOC_WAIT).then(uring::NoNotifySignal::new);
         match cmd {
             IOC_QUERY_CAPS => user(size_of::<Caps>()).writer().write(&dev.caps())?,
             IOC_ENUM_ENTITY => {
@@ -331,11 +405,10 @@ impl MiscDevice for KcamFile {
                 }
                 dev.reset();
             }
+            IOC_CANCEL => me.cancel(&user(size_of::<Cancel>()).reader().read::<Cancel>()?)?,
             // One of ours with another size or direction (an old or new struct layout): a bad argument, not an
             // unknown ioctl.
-            _ if _IOC_TYPE(cmd) == MAGIC && _IOC_NR(cmd) <= uapi::IOC_NR_LAST => {
-                return Err(EINVAL)
-            }
+            _ if is_ours_misshapen(cmd) => return Err(EINVAL),
             _ => return Err(ENOTTY),
         }
         Ok(0)

@@ -10,16 +10,18 @@
 //! The files, by concern: `registry.rs` (registration, device nodes), `device.rs` (a camera's queue, worker,
 //! fences, reset and removal), `file.rs` (an open file and its ioctls), `list.rs` (a list crossing the user
 //! boundary), `sched.rs` (jobs, the FIFO, in-order fences), `camera.rs` (running a list against the driver),
-//! `buffer.rs` (imported buffers and a file's handles), `dmabuf.rs` (dma-buf import, mapping and CPU access, with
-//! `dmabuf_glue.c`), `limits.rs` (per-camera limits), `events.rs`, `fence.rs`, `waker.rs`; vcam's registers and
-//! frame generator (`vcam.rs`) and its frame pipeline (`vcam_pipeline.rs`); and in `shared/` the no_std uAPI,
-//! validator, and vcam's formats and image pipeline (`vcam_uapi.rs`, `frame.rs`).
+//! `buffer.rs` (imported buffers and a file's handles), `dmabuf.rs` (dma-buf import, mapping and CPU access),
+//! `limits.rs` (per-camera limits), `events.rs`, `fence.rs`, `waker.rs`, `uring.rs` (io_uring commands and the glue
+//! adding `poll` and `uring_cmd` to the file), `hook.rs` (how a job or an event stream tells its io_uring command);
+//! vcam's registers and frame generator (`vcam.rs`) and its frame pipeline (`vcam_pipeline.rs`); and in `shared/`
+//! the no_std uAPI, validator, and vcam's formats and image pipeline (`vcam_uapi.rs`, `frame.rs`).
 //!
 //! `/dev/kcamN` (mode 0600, root: grant access with a udev rule) speaks the uAPI of
 //! `include/uapi/linux/kcam.h`: `KCAM_IOC_QUERY_CAPS`, `KCAM_IOC_ENUM_ENTITY`, `KCAM_IOC_ENUM_REG`,
 //! `KCAM_IOC_SUBMIT` (synchronous, `TEST_ONLY`, or `ASYNC` with an optional sync_file out-fence),
-//! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT`, `KCAM_IOC_RESET` and
-//! `KCAM_IOC_IMPORT_BUFFER`/`RELEASE_BUFFER` (dma-bufs the camera writes frames and statistics into).
+//! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT`, `KCAM_IOC_RESET`, `KCAM_IOC_CANCEL` and
+//! `KCAM_IOC_IMPORT_BUFFER`/`RELEASE_BUFFER` (dma-bufs the camera writes frames and statistics into); the same
+//! submission, cancellation and (multishot) event dequeue as `IORING_OP_URING_CMD` commands; `poll`.
 //!
 //! A submitted list is validated whole, and everything it needs from userspace copied in, before anything runs.
 //! Lists of all open files run one at a time, in submission order (see `sched.rs`). Each file has its own event subscriptions and queue, and its own
@@ -44,10 +46,12 @@ mod fence;
 mod file;
 mod frame_kunit;
 mod glue;
+mod hook;
 mod limits;
 mod list;
 mod registry;
 mod sched;
+mod uring;
 mod vcam;
 mod vcam_pipeline;
 mod waker;
@@ -76,7 +80,7 @@ mod shared {
 }
 
 use uapi::{
-    BufferImport, BufferRelease, Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait,
+    BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait,
 };
 
 // The uAPI structs are `repr(C)` integers and integer arrays with explicit padding (the invariant of
@@ -125,6 +129,8 @@ unsafe impl Zeroable for vcam_uapi::Stats {}
 // SAFETY: `frame::Renderer` holds integers and integer arrays only (its documentation says so), so all-zero bytes
 // are a valid (idle) renderer; it is allocated zeroed, being too big for the stack.
 unsafe impl Zeroable for frame::Renderer {}
+// SAFETY: See above.
+unsafe impl FromBytes for Cancel {}
 
 module! {
     type: KcamModule,
@@ -188,6 +194,8 @@ impl kernel::Module for KcamModule {
         .inspect_err(|_| {
             pr_err!("kcam: every limit must be at least 1, access_timeout_ms 1..=60000\n");
         })?;
+        // Before the first camera registers: its files switch to these operations when opened.
+        uring::init();
         Ok(Self {
             _fences: FenceGuard,
             _vcam: vcam::Instance::probe(module_parameters::fps.value(), limits)?,
@@ -201,13 +209,33 @@ mod tests {
     use crate::{
         camera::{Backend, CameraCtx, RunCtx},
         device::KcamDevice,
+        events::StreamStep,
         fence::{Fence, FenceStatus},
+        hook::Hook,
         limits::{Budget, Limits},
         list::List,
         sched::{FenceQueue, Job},
         vcam::{self, Vcam},
     };
-    use kernel::sync::{atomic::Atomic, Arc};
+    use core::ffi::c_void;
+    use kernel::sync::{
+        atomic::{Atomic, Relaxed},
+        Arc,
+    };
+
+    /// A hook that counts its calls in `counter`, which must outlive it.
+    fn counting_hook(counter: &Atomic<u32>) -> Hook {
+        /// # Safety
+        ///
+        /// `arg` points to a live `Atomic<u32>`.
+        unsafe fn bump(arg: *mut c_void) {
+            // SAFETY: By the function's safety requirement.
+            unsafe { &*arg.cast::<Atomic<u32>>() }.fetch_add(1, Relaxed);
+        }
+        // SAFETY: `bump` only touches an atomic, in any context; the callers keep `counter` alive while the hook
+        // may be called.
+        unsafe { Hook::new(bump, core::ptr::from_ref(counter).cast_mut().cast()) }
+    }
 
     fn limits(access_timeout_ms: u32) -> Result<Limits> {
         Limits::new(8, 64, 2, 4, access_timeout_ms)
@@ -514,6 +542,142 @@ mod tests {
         assert!(seen[1].timestamp_ns > seen[0].timestamp_ns);
         assert_eq!(seen[0].entity_id, 1);
         hub.close(&file);
+        Ok(())
+    }
+
+    #[test]
+    fn job_hook_is_called_once_when_done() -> Result {
+        let (dev, _vcam) = device()?;
+        let budget = Budget::new(limits(100)?)?;
+        let job = || {
+            Job::new(
+                1,
+                0,
+                0,
+                list(&[op(uapi::Opcode::Nop, 0, 0, 0)])?,
+                None,
+                budget.take_list()?,
+            )
+        };
+        // Set before the job is done: called when it finishes.
+        let calls = Atomic::new(0u32);
+        let before = job()?;
+        before.on_done(counting_hook(&calls));
+        assert_eq!(calls.load(Relaxed), 0);
+        before.finish(dev.waker());
+        assert_eq!(calls.load(Relaxed), 1);
+        // Set after: called at once.
+        let after = job()?;
+        after.finish_unrun(dev.waker());
+        after.on_done(counting_hook(&calls));
+        assert_eq!(calls.load(Relaxed), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn cancel_by_seqno_of_the_owner_only() -> Result {
+        let (dev, _vcam) = device()?;
+        let delay = |ns| {
+            let mut o = op(uapi::Opcode::Delay, 0, 0, 0);
+            o.timeout_ns = ns;
+            o
+        };
+        let (running, _) = dev.queue_job(
+            7,
+            0,
+            list(&[delay(2_000_000_000)])?,
+            false,
+            dev.budget.take_list()?,
+        )?;
+        let (queued, _) =
+            dev.queue_job(7, 0, list(&[delay(1)])?, false, dev.budget.take_list()?)?;
+        // Until the worker has started the first one (bounded: it does at once).
+        for _ in 0..2000 {
+            if dev.running_seqno() == Some(running.seqno) {
+                break;
+            }
+            crate::glue::sleep_killable(1_000_000);
+        }
+        assert_eq!(dev.running_seqno(), Some(running.seqno));
+        // Another file's number, or one never given: nothing happens.
+        assert!(dev.cancel_list(8, queued.seqno).is_err_and(|e| e == ENOENT));
+        assert!(dev
+            .cancel_list(7, queued.seqno + 100)
+            .is_err_and(|e| e == ENOENT));
+        assert!(!queued.is_done());
+        // Queued: ended at once, every op ECANCELED.
+        dev.cancel_list(7, queued.seqno)?;
+        assert!(queued.is_done());
+        assert_eq!(queued.data.lock().list.ops[0].status, ECANCELED.to_errno());
+        // Running: told, stops at its next op or wait (the 2 s delay ends now).
+        assert!(dev
+            .cancel_list(7, running.seqno)
+            .is_err_and(|e| e == EALREADY));
+        running.wait(dev.waker(), 1_000_000_000)?;
+        assert_eq!(running.data.lock().list.ops[0].status, ECANCELED.to_errno());
+        // Done: nothing to cancel.
+        assert!(dev
+            .cancel_list(7, running.seqno)
+            .is_err_and(|e| e == ENOENT));
+        dev.flush();
+        Ok(())
+    }
+
+    #[test]
+    fn event_stream_is_told_once_and_ends_after_its_queue() -> Result {
+        let (dev, _vcam) = device()?;
+        let hub = &dev.camera.events;
+        let f = hub.open()?;
+        let calls = Atomic::new(0u32);
+        let frame_end = uapi::EventType::FrameEnd as u32;
+        // A stream needs a subscription (it would never get anything), and one per file.
+        assert!(hub
+            .arm_stream(&f, counting_hook(&calls))
+            .is_err_and(|e| e == EINVAL));
+        hub.subscribe(&f, 0, frame_end, true)?;
+        hub.arm_stream(&f, counting_hook(&calls))?;
+        assert!(hub
+            .arm_stream(&f, counting_hook(&calls))
+            .is_err_and(|e| e == EBUSY));
+        assert_eq!(calls.load(Relaxed), 0);
+        assert!(!f.has_events());
+        // Two events, one call: the owner is told until it comes back.
+        hub.emit(0, 1, frame_end, 10);
+        hub.emit(0, 1, frame_end, 11);
+        assert_eq!(calls.load(Relaxed), 1);
+        assert!(f.has_events());
+        let mut data = KVec::new();
+        for _ in 0..2 {
+            assert_eq!(f.stream_step(), StreamStep::Event);
+            f.dequeue(|e| data.push(e.data[0], GFP_KERNEL).map_err(Into::into))?;
+        }
+        assert_eq!(&data[..], &[10, 11]);
+        assert_eq!(f.stream_step(), StreamStep::Idle);
+        // Back: the next event tells it again.
+        hub.emit(0, 1, frame_end, 12);
+        assert_eq!(calls.load(Relaxed), 2);
+        // Ended while told: no new call; what is queued goes first, then the end.
+        assert!(f.end_stream(ECANCELED.to_errno()));
+        assert_eq!(calls.load(Relaxed), 2);
+        assert_eq!(f.stream_step(), StreamStep::Event);
+        f.dequeue(|_| Ok(()))?;
+        assert_eq!(f.stream_step(), StreamStep::End(ECANCELED.to_errno()));
+        assert!(!f.end_stream(ECANCELED.to_errno()));
+        // The last subscription going ends it with 0.
+        hub.arm_stream(&f, counting_hook(&calls))?;
+        hub.subscribe(&f, 0, frame_end, false)?;
+        assert_eq!(calls.load(Relaxed), 3);
+        assert_eq!(f.stream_step(), StreamStep::End(0));
+        // Removal ends it with ENODEV, and no stream starts after.
+        hub.subscribe(&f, 0, frame_end, true)?;
+        hub.arm_stream(&f, counting_hook(&calls))?;
+        hub.shutdown();
+        assert_eq!(calls.load(Relaxed), 4);
+        assert_eq!(f.stream_step(), StreamStep::End(ENODEV.to_errno()));
+        assert!(hub
+            .arm_stream(&f, counting_hook(&calls))
+            .is_err_and(|e| e == ENODEV));
+        hub.close(&f);
         Ok(())
     }
 }

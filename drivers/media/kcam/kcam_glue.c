@@ -10,6 +10,7 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
 #include <linux/sched.h>
@@ -18,7 +19,6 @@
 #include <linux/sync_file.h>
 
 #include "kcam_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 static const char *kcam_fence_driver_name(struct dma_fence *fence)
 {

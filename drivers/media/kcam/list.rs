@@ -23,6 +23,7 @@ use crate::{
 use kernel::{
     prelude::*,
     sync::Arc,
+    transmute::AsBytes,
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -64,11 +65,12 @@ impl List {
     ) -> Result<Self> {
         let count = s.count as usize;
         let bytes = count.checked_mul(size_of::<Op>()).ok_or(E2BIG)?;
-        let mut reader = UserSlice::new(user_ptr(s.ops_ptr)?, bytes).reader();
-        let mut ops = KVVec::with_capacity(count, GFP_KERNEL_ACCOUNT)?;
-        for _ in 0..count {
-            ops.push(reader.read::<Op>()?, GFP_KERNEL_ACCOUNT)?;
-        }
+        // One user copy for the whole list: each copy costs a fault check (lockdep's annotation of the mm lock,
+        // too, in a debug kernel), which dominated a long list's cost.
+        let mut ops = KVVec::from_elem(Op::new(Opcode::Nop, 0, 0), count, GFP_KERNEL_ACCOUNT)?;
+        UserSlice::new(user_ptr(s.ops_ptr)?, bytes)
+            .reader()
+            .read_slice(ops[..].as_bytes_mut())?;
         if let Err(r) = camera.validate(&ops) {
             return Err(reject(s, r));
         }
@@ -155,11 +157,9 @@ impl List {
     }
 }
 
-/// Writes a list's results back to the list at `ops_ptr` in the calling process.
+/// Writes a list's results back to the list at `ops_ptr` in the calling process (in one user copy).
 pub(crate) fn write_results(ops: &[Op], ops_ptr: u64) -> Result {
-    let mut writer = UserSlice::new(user_ptr(ops_ptr)?, size_of_val(ops)).writer();
-    for op in ops {
-        writer.write(op)?;
-    }
-    Ok(())
+    UserSlice::new(user_ptr(ops_ptr)?, size_of_val(ops))
+        .writer()
+        .write_slice(ops.as_bytes())
 }

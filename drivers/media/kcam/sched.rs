@@ -8,13 +8,13 @@
 //! first op gets the cancellation's error, the rest `-ECANCELED`); the running job is told and stops at its next
 //! op or wait. Their out-fences still signal in seqno order ([`FenceQueue`]).
 
-use crate::{fence::Fence, limits::ListSlot, list::List, waker::Waker};
+use crate::{fence::Fence, hook::Hook, limits::ListSlot, list::List, waker::Waker};
 use kernel::{
-    new_mutex,
+    new_mutex, new_spinlock,
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
-        Arc, Mutex,
+        Arc, Mutex, SpinLock,
     },
 };
 
@@ -54,6 +54,9 @@ pub(crate) struct Job {
     /// Counts the list as in flight on its camera for as long as the job exists (held for its drop only).
     #[allow(dead_code)]
     in_flight: ListSlot,
+    /// Called once the job is done (see [`Job::on_done`]).
+    #[pin]
+    done_hook: SpinLock<Option<Hook>>,
 }
 
 impl Job {
@@ -75,6 +78,7 @@ impl Job {
                 data <- new_mutex!(JobData { list, failed: None }, "Job::data"),
                 out_fence,
                 in_flight,
+                done_hook <- new_spinlock!(None, "Job::done_hook"),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -94,11 +98,29 @@ impl Job {
         waker.kick();
     }
 
-    /// Marks the job done (its `data` holds the results). Its fence is signalled by the camera's [`FenceQueue`].
+    /// Marks the job done (its `data` holds the results) and calls its hook. Its fence is signalled by the
+    /// camera's [`FenceQueue`].
     pub(crate) fn finish(&self, waker: &Waker) {
         self.data.lock().list.drop_inputs();
         self.done.store(true, Release);
         waker.kick();
+        // Taken after `done` is set: `on_done` either stored the hook before (it is called here) or sees `done`.
+        let hook = self.done_hook.lock().take();
+        if let Some(hook) = hook {
+            hook.call();
+        }
+    }
+
+    /// Calls `hook` once the job is done: at once if it is, otherwise when it finishes (in whatever context
+    /// finishes it). Exactly once either way; a job has one hook, set once.
+    pub(crate) fn on_done(&self, hook: Hook) {
+        let mut slot = self.done_hook.lock();
+        if self.is_done() {
+            drop(slot);
+            hook.call();
+        } else {
+            *slot = Some(hook);
+        }
     }
 
     /// Finishes a job that never ran: its first op gets the cancellation's error, the others `-ECANCELED`.

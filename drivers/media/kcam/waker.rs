@@ -98,3 +98,10 @@ pub(crate) unsafe extern "C" fn kcam_rust_waker_kick(waker: *const core::ffi::c_
     // SAFETY: By the function's safety requirement, `waker` points to a live `Waker`.
     unsafe { &*waker.cast::<Waker>() }.kick();
 }
+
+// The definition has the type of its declaration in `kcam_glue.h` (generated): a changed signature on either side
+// does not compile.
+const _: [unsafe extern "C" fn(*const core::ffi::c_void); 2] = [
+    kcam_rust_waker_kick,
+    crate::glue::bindings::kcam_rust_waker_kick,
+];

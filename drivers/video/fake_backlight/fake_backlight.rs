@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Defaults: type raw, max 100, brightness = max, clamp = max (`clamp` is the hardware's ceiling: a higher value
-//! is accepted and shows as `clamp`). Reading the file lists the devices. A bad command is `EINVAL` and changes
-//! nothing; `add` of an existing name is `EEXIST`, `remove` of an unknown one `ENOENT`.
+//! is accepted and shows as `clamp`). Names are 1 to 63 of `[A-Za-z0-9_.:+-]`, not `.` or `..` (they become sysfs
+//! directories). Reading the file lists the devices. A bad command is `EINVAL` and changes nothing; `add` of an
+//! existing name is `EEXIST`, `remove` of an unknown one `ENOENT`.
 
 use kernel::{new_mutex, prelude::*, sync::Mutex, uaccess::UserSliceReader};
 
@@ -127,13 +128,24 @@ struct Args<'a> {
     errno: Option<u32>,
 }
 
+/// Whether `name` can name a backlight device: it becomes a sysfs directory and a C string, so 1 to 63 of
+/// `[A-Za-z0-9_.:+-]`, and neither `.` nor `..`.
+fn valid_name(name: &str) -> bool {
+    (1..64).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:+-".contains(&b))
+}
+
 fn parse_args<'a>(words: impl Iterator<Item = &'a str>) -> Result<Args<'a>> {
     let mut a = Args::default();
     for w in words {
         let (k, v) = w.split_once('=').ok_or(EINVAL)?;
         let num = || v.parse::<u32>().map_err(|_| EINVAL);
         match k {
-            "name" if !v.is_empty() && v.len() < 64 && !v.contains('/') => a.name = Some(v),
+            "name" if valid_name(v) => a.name = Some(v),
             "type" => {
                 a.type_ = Some(match v {
                     "raw" => 1,
@@ -285,6 +297,14 @@ mod tests {
             "max=1e3",
             "errno=4096",
             "colour=red",
+            // Names become sysfs directories (and C strings): the directory entries, NULs (registered under the
+            // name before the NUL, while the list kept the whole one, so a second `add` of that name
+            // registered a duplicate) and control characters are refused.
+            "name=.",
+            "name=..",
+            "name=a\0b",
+            "name=a\0",
+            "name=a\x01",
         ] {
             assert!(parse(bad).is_err_and(|e| e == EINVAL));
         }

@@ -13,7 +13,6 @@
 #include <linux/slab.h>
 
 #include "fake_backlight_glue.h"
-#include "../../common/owned_debugfs_glue.h"
 
 struct fbl {
 	struct backlight_device *bd;

@@ -290,6 +290,71 @@ struct kcam_buffer_release {
 	__u64 reserved[2];
 };
 
+/*
+ * KCAM_IOC_CANCEL: cancel a list of this file in flight, by seqno (submitted asynchronously, through io_uring, or
+ * queued by another thread of the file), or, with KCAM_CANCEL_EVENTS (seqno 0), end the file's io_uring event
+ * stream. Returns 0: the list was queued and has ended (its first op -ECANCELED, like the others); -EALREADY: it
+ * runs and stops at its next op or wait (that op -ECANCELED); -ENOENT: no such list of this file in flight (done,
+ * another file's, synchronous and running in its submitter, or never submitted), or no event stream. A cancelled
+ * list still completes as usual: KCAM_IOC_WAIT, its CQE, its fence (-ECANCELED).
+ */
+#define KCAM_CANCEL_EVENTS	(1U << 0)
+
+struct kcam_cancel {
+	__u64 seqno;
+	__u32 flags;		/* KCAM_CANCEL_* */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/*
+ * io_uring: IORING_OP_URING_CMD on /dev/kcamN, on any ring (64- or 128-byte SQEs, 16- or 32-byte CQEs). cmd_op is
+ * the number of the ioctl the command stands for, and the SQE's command bytes (sqe->cmd) hold a struct
+ * kcam_uring_cmd. -EOPNOTSUPP for our other ioctls, -ENOTTY for an unknown cmd_op, -EINVAL for a nonzero reserved
+ * field or uring_cmd flag the command does not take.
+ *
+ * KCAM_IOC_SUBMIT: arg points to a struct kcam_submit, which is read, checked and answered as the ioctl does, with
+ * the same validation, limits and errnos; KCAM_SUBMIT_ASYNC is implied (so OUT_FENCE is allowed alone) and
+ * TEST_ONLY only validates. The reply fields (seqno, out_fence_fd, error_idx, error_reason) are written when the
+ * SQE is issued. The CQE comes when the list is done, after its results were written back to ops_ptr by the
+ * submitting task: res is 0, the first failed op's status, or the -errno of a rejection (nothing ran;
+ * error_idx/error_reason say why); on CQE32 rings res2 is the error_idx of the reply (the first rejected or failed
+ * op, or count). Lists of io_uring and of ioctls run in one seqno order and have the same out-fences. They count
+ * toward the camera's max_lists (-ENOSPC) until their CQE is posted, not toward the file's max_pending, and
+ * KCAM_IOC_WAIT does not know them: the CQE is their completion, so one file can have up to max_lists in flight.
+ * Two ways to issue, which differ in what cancels them:
+ *  - inline (default): the list is queued and the SQE returns at once; no thread waits for it. KCAM_IOC_CANCEL (an
+ *    ioctl or another SQE) cancels it by seqno; so does the exit of its ring or task. IORING_OP_ASYNC_CANCEL does
+ *    not reach it (-ENOENT): io_uring only cancels requests it parks itself.
+ *  - IOSQE_ASYNC: an io_uring worker thread submits the list and waits for it, so IORING_OP_ASYNC_CANCEL cancels it
+ *    (not yet picked up by a worker: CQE -ECANCELED, the struct untouched; picked up: the list is cancelled as by
+ *    KCAM_IOC_CANCEL and its CQE reports it). Costs a worker thread per list in flight.
+ *
+ * KCAM_IOC_CANCEL: arg points to a struct kcam_cancel; res is what the ioctl returns.
+ *
+ * KCAM_IOC_DQEVENT, multishot: the file's events, each as it comes, in one SQE. Set IORING_URING_CMD_MULTISHOT in
+ * sqe->uring_cmd_flags, IOSQE_BUFFER_SELECT, and sqe->buf_group to a provided-buffer group (a buffer ring) whose
+ * buffers hold a struct kcam_event; arg 0. One stream per file (-EBUSY), for a file that has a subscription
+ * (-EINVAL otherwise), not with IOSQE_ASYNC (-EINVAL; io_uring itself fails it with -ECANCELED on a file opened
+ * O_NONBLOCK). Each event is copied to a buffer and posted in order as a CQE
+ * with res sizeof(struct kcam_event) and IORING_CQE_F_BUFFER | IORING_CQE_F_MORE; it leaves the file's queue, which
+ * DQEVENT reads too. The stream ends with a CQE without IORING_CQE_F_MORE: res 0 when the file's last
+ * subscription goes, -ECANCELED after KCAM_CANCEL_EVENTS or when its ring or task exits, -ENOBUFS when no buffer
+ * is left (the event stays queued: add buffers and arm the stream again), -EINVAL when a buffer is smaller than a
+ * struct kcam_event, -EFAULT when one cannot be written, -ENODEV on removal. Events queued when it ends are
+ * delivered first (except on exit).
+ *
+ * A file with io_uring requests in flight stays open (io_uring holds a reference): closing the fd cancels nothing
+ * until the last of them completes, then the file is released as usual.
+ *
+ * poll/select/epoll on the camera fd: readable (POLLIN | POLLRDNORM) while the file has events queued;
+ * POLLERR | POLLHUP once the camera is removed.
+ */
+struct kcam_uring_cmd {
+	__u64 arg;		/* SUBMIT: struct kcam_submit *; CANCEL: struct kcam_cancel *; DQEVENT: 0 */
+	__u64 reserved;
+};
+
 #define KCAM_IOC_QUERY_CAPS	_IOR(KCAM_IOC_MAGIC, 0, struct kcam_caps)
 #define KCAM_IOC_ENUM_ENTITY	_IOWR(KCAM_IOC_MAGIC, 1, struct kcam_entity_desc)
 #define KCAM_IOC_ENUM_REG	_IOWR(KCAM_IOC_MAGIC, 2, struct kcam_reg_desc)
@@ -299,7 +364,8 @@ struct kcam_buffer_release {
 #define KCAM_IOC_UNSUBSCRIBE	_IOW(KCAM_IOC_MAGIC, 6, struct kcam_event_sub)
 #define KCAM_IOC_DQEVENT	_IOR(KCAM_IOC_MAGIC, 7, struct kcam_event)
 #define KCAM_IOC_RESET		_IOW(KCAM_IOC_MAGIC, 8, struct kcam_reset)
-#define KCAM_IOC_IMPORT_BUFFER	_IOWR(KCAM_IOC_MAGIC, 9, struct kcam_buffer_import)
-#define KCAM_IOC_RELEASE_BUFFER	_IOW(KCAM_IOC_MAGIC, 10, struct kcam_buffer_release)
+#define KCAM_IOC_CANCEL		_IOW(KCAM_IOC_MAGIC, 9, struct kcam_cancel)
+#define KCAM_IOC_IMPORT_BUFFER	_IOWR(KCAM_IOC_MAGIC, 10, struct kcam_buffer_import)
+#define KCAM_IOC_RELEASE_BUFFER	_IOW(KCAM_IOC_MAGIC, 11, struct kcam_buffer_release)
 
 #endif /* _UAPI_LINUX_KCAM_H */

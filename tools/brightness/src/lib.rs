@@ -135,4 +135,32 @@ mod tests {
         assert_eq!(b.added(want, 3, &raw), Change::None);
         assert_eq!(b.state.max(), 95);
     }
+
+    /// Issue 10, point 9: the value a read returns can always be written back (a no-op); 0 while unsupported
+    /// included. Anything else keeps its error.
+    #[test]
+    fn writing_the_current_value_is_a_no_op() {
+        let mut s = State {
+            bound_max: None,
+            connected: true,
+            offset: 0,
+        };
+        // Nothing bound: reads return 0.
+        assert_eq!(s.commit(0, 0), Ok(None));
+        assert_eq!(s.commit(1, 0), Err(Reject::Unsupported));
+        // Bound but disconnected: reads return 0 too.
+        s.bound_max = Some(100);
+        s.connected = false;
+        assert_eq!(s.commit(0, 0), Ok(None));
+        assert_eq!(s.commit(5, 0), Err(Reject::Unsupported));
+        // Bound and connected: the current value is a no-op, others map or are refused.
+        s.connected = true;
+        assert_eq!(s.commit(40, 40), Ok(None));
+        assert_eq!(s.commit(41, 40), Ok(Some(41)));
+        assert_eq!(s.commit(101, 40), Err(Reject::AboveMax));
+        assert_eq!(
+            s.commit(u64::from(u32::MAX) + 40, 40),
+            Err(Reject::AboveMax)
+        );
+    }
 }

@@ -5,6 +5,8 @@
 //! output files itself and exits 130, unless something only the main thread can undo is held ([`hold`]).
 
 use std::{
+    io::Read,
+    os::fd::{FromRawFd, OwnedFd},
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::Duration,
 };
@@ -26,12 +28,36 @@ pub const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 pub struct Interrupted;
 
 /// Starts watching for the signals (once, from `main`).
+///
+/// The handlers wake the watchdog through a pipe, not `signal_hook`'s `iterator` (a Unix socket pair): board
+/// kernels are often built without `CONFIG_UNIX`.
 pub fn install() -> std::io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new(SIGNALS)?;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nothing else.
+    let (mut wake_rx, wake_tx) = unsafe {
+        (
+            std::fs::File::from(OwnedFd::from_raw_fd(fds[0])),
+            OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    // A handler must never block; a full pipe already holds the wake-up it would write.
+    // SAFETY: `fds[1]` is the open write end owned by `wake_tx`; F_SETFL only changes its flags.
+    if unsafe { libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    for sig in SIGNALS {
+        signal_hook::low_level::pipe::register(sig, wake_tx.try_clone()?)?;
+    }
+    drop(wake_tx);
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if signals.forever().next().is_none() {
+            let mut byte = [0u8; 1];
+            if !matches!(wake_rx.read(&mut byte), Ok(1)) {
                 return;
             }
             INTERRUPTED.store(true, Ordering::SeqCst);

@@ -3,6 +3,9 @@
 //! camera behaves as documented and fails with what it saw otherwise. Cases that inject faults leave them cleared
 //! (by `KCAM_IOC_RESET`), except `removal`, which needs the module reloaded afterwards.
 
+#[path = "uring_check.rs"]
+pub(crate) mod uring_check;
+
 use anyhow::{bail, ensure, Context, Result};
 use kcam::camera::{ioctl, submit_async_on, Camera};
 use kcam::ioctl as kio;
@@ -1069,7 +1072,12 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 p.ops[1].status
             );
         }
-        other => bail!("unknown case '{other}'; cases: {}", CASES.join(", ")),
+        c if uring_check::CASES.contains(&c) => uring_check::run(&cam, dev, c)?,
+        other => bail!(
+            "unknown case '{other}'; cases: {}, {}",
+            CASES.join(", "),
+            uring_check::CASES.join(", ")
+        ),
     }
     Ok(())
 }

@@ -24,6 +24,8 @@ pub const IOC_UNSUBSCRIBE: Ioctl = _IOW::<EventSub>(IOC_MAGIC, IOC_NR_UNSUBSCRIB
 pub const IOC_DQEVENT: Ioctl = _IOR::<Event>(IOC_MAGIC, IOC_NR_DQEVENT);
 /// `KCAM_IOC_RESET`.
 pub const IOC_RESET: Ioctl = _IOW::<Reset>(IOC_MAGIC, IOC_NR_RESET);
+/// `KCAM_IOC_CANCEL`.
+pub const IOC_CANCEL: Ioctl = _IOW::<Cancel>(IOC_MAGIC, IOC_NR_CANCEL);
 /// `KCAM_IOC_IMPORT_BUFFER`.
 pub const IOC_IMPORT_BUFFER: Ioctl = _IOWR::<BufferImport>(IOC_MAGIC, IOC_NR_IMPORT_BUFFER);
 /// `KCAM_IOC_RELEASE_BUFFER`.

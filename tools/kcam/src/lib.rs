@@ -7,7 +7,8 @@
 //!
 //! `uapi`, `vcam_uapi`, `validate` and `frame` are files under `drivers/media/kcam/shared/`, compiled unchanged here
 //! and into the kernel module, so userspace checks a list exactly as the kernel will, and the host tests run the
-//! same renderer the kernel does. `ioctl` has the ioctl numbers for the target architecture.
+//! same renderer the kernel does. `ioctl` has the ioctl numbers for the target architecture; `uring` submits
+//! lists, cancels them and streams events through io_uring.
 
 #[path = "../../../drivers/media/kcam/shared/frame.rs"]
 pub mod frame;
@@ -24,6 +25,7 @@ pub mod dmabuf;
 pub mod image;
 pub mod ioctl;
 pub mod stream;
+pub mod uring;
 
 #[cfg(test)]
 mod aaa_tests;

@@ -316,8 +316,15 @@ fn ioctl_numbers_are_stable() {
     assert_eq!(IOC_RESET as u32, 0x4018_bc08);
     // Version 2: DQEVENT only returns an event, so it is _IOR (it was _IOWR in version 1).
     assert_eq!(IOC_DQEVENT as u32, 0x8040_bc07);
-    assert_eq!(IOC_IMPORT_BUFFER as u32, 0xc028_bc09);
-    assert_eq!(IOC_RELEASE_BUFFER as u32, 0x4018_bc0a);
+    assert_eq!(IOC_CANCEL as u32, 0x4020_bc09);
+    assert_eq!(IOC_IMPORT_BUFFER as u32, 0xc028_bc0a);
+    assert_eq!(IOC_RELEASE_BUFFER as u32, 0x4018_bc0b);
+}
+
+/// The io_uring command bytes are the 16 that every SQE has.
+#[test]
+fn uring_cmd_fits_a_small_sqe() {
+    assert_eq!(core::mem::size_of::<UringCmd>(), 16);
 }
 
 #[test]
@@ -526,6 +533,16 @@ fn c_header_matches_rust_layout() {
             [("flags", flags), ("reserved", reserved)]
         ),
         fields!(
+            "kcam_cancel",
+            Cancel,
+            [("seqno", seqno), ("flags", flags), ("reserved", reserved)]
+        ),
+        fields!(
+            "kcam_uring_cmd",
+            UringCmd,
+            [("arg", arg), ("reserved", reserved)]
+        ),
+        fields!(
             "kcam_buffer_import",
             BufferImport,
             [
@@ -596,6 +613,8 @@ fn c_header_matches_rust_layout() {
         ("KCAM_IOC_UNSUBSCRIBE", IOC_UNSUBSCRIBE),
         ("KCAM_IOC_DQEVENT", IOC_DQEVENT),
         ("KCAM_IOC_RESET", IOC_RESET),
+        ("KCAM_IOC_CANCEL", IOC_CANCEL),
+        ("KCAM_CANCEL_EVENTS", CANCEL_EVENTS as _),
         ("KCAM_IOC_IMPORT_BUFFER", IOC_IMPORT_BUFFER),
         ("KCAM_IOC_RELEASE_BUFFER", IOC_RELEASE_BUFFER),
     ] {

@@ -10,6 +10,8 @@
 #[cfg(test)]
 extern crate std;
 
+#[path = "../../../drivers/gpio/shared/number.rs"]
+pub mod number;
 #[path = "../../../drivers/gpio/shared/samples.rs"]
 pub mod samples;
 #[path = "../../../drivers/gpio/shared/spec.rs"]

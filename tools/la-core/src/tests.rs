@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Host tests of the shared logic.
 
-use crate::{samples, spec, timing::*, trigger::*, waveform::*};
+use crate::{number, samples, spec, timing::*, trigger::*, waveform::*};
 use std::vec::Vec;
 
 fn steps(text: &str, probes: u32) -> Result<Vec<Step>, TriggerError> {
@@ -208,14 +208,14 @@ fn pre_ring_linearizes() {
 
 #[test]
 fn numbers_like_kstrtoull() {
-    assert_eq!(spec::parse_u64("1000\n"), Some(1000));
-    assert_eq!(spec::parse_u64("0x10"), Some(16));
-    assert_eq!(spec::parse_u64("010"), Some(8));
-    assert_eq!(spec::parse_u64("0"), Some(0));
-    assert_eq!(spec::parse_u64(""), None);
-    assert_eq!(spec::parse_u64("-1"), None);
-    assert_eq!(spec::parse_u64("12a"), None);
-    assert_eq!(spec::parse_u64("99999999999999999999"), None);
+    assert_eq!(number::parse_u64("1000\n"), Some(1000));
+    assert_eq!(number::parse_u64("0x10"), Some(16));
+    assert_eq!(number::parse_u64("010"), Some(8));
+    assert_eq!(number::parse_u64("0"), Some(0));
+    assert_eq!(number::parse_u64(""), None);
+    assert_eq!(number::parse_u64("-1"), None);
+    assert_eq!(number::parse_u64("12a"), None);
+    assert_eq!(number::parse_u64("99999999999999999999"), None);
 }
 
 #[test]
@@ -266,6 +266,41 @@ fn new_device_lines() {
         spec::parse_new_device("x names=A", 32, &mut nop).unwrap_err(),
         spec::SpecError::BadOffsets
     );
+    assert!(
+        !spec::parse_new_device("x chip 0", 32, &mut nop)
+            .unwrap()
+            .in_place
+    );
+}
+
+#[test]
+fn new_device_in_place() {
+    let mut lines = Vec::new();
+    let d = spec::parse_new_device(
+        "i2c1 in-place pinctrl-bcm2835 2-3 names=SDA,SCL",
+        32,
+        &mut |c, o| {
+            lines.push((c, o));
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(d.in_place);
+    assert_eq!(d.lines, 2);
+    // The word is not taken for a chip label, wherever it stands after the name.
+    assert_eq!(lines, [("pinctrl-bcm2835", 2), ("pinctrl-bcm2835", 3)]);
+    let d = spec::parse_new_device("i2c1 pinctrl-bcm2835 2-3 in-place", 32, &mut |_, _| Ok(()))
+        .unwrap();
+    assert!(d.in_place);
+    // Alone it is no line.
+    assert_eq!(
+        spec::parse_new_device("x in-place", 32, &mut |_, _| Ok(())).unwrap_err(),
+        spec::SpecError::BadOffsets
+    );
+    // As the instance name it is a name.
+    let d = spec::parse_new_device("in-place chip 0", 32, &mut |_, _| Ok(())).unwrap();
+    assert_eq!(d.name, "in-place");
+    assert!(!d.in_place);
 }
 
 struct VecSink(Vec<Edge>);
@@ -408,4 +443,97 @@ fn clock_square_wave() {
         compile_vec("clock half_ns=10 count=2 bogus"),
         Err(ProgramError::BadToken)
     );
+}
+
+/// Issue 10, point 8: the analyzer and the waveform chip read `010` differently (8 and 10), and a sign after
+/// `0x` or a second `+` got through: one parser now, with kstrtoull's meaning, for every number of both.
+#[test]
+fn one_number_syntax() {
+    assert_eq!(number::parse_u64("010"), Some(8));
+    assert_eq!(number::parse_u64("+0x10\n"), Some(16));
+    assert_eq!(number::parse_u64("0X1f"), Some(31));
+    assert_eq!(number::parse_u64("00"), Some(0));
+    assert_eq!(number::parse_u64("18446744073709551615"), Some(u64::MAX));
+    for bad in [
+        "08",
+        "0x",
+        "0xg",
+        "++5",
+        "0x+5",
+        "0+5",
+        "+",
+        " 5",
+        "5 ",
+        "5\n\n",
+        "1_000",
+        "-0",
+        "18446744073709551616",
+    ] {
+        assert_eq!(number::parse_u64(bad), None, "{bad:?}");
+    }
+    // The waveform chip's programs read numbers the same way.
+    let mut edges = Vec::new();
+    struct Collect<'a>(&'a mut Vec<Edge>);
+    impl EdgeSink for Collect<'_> {
+        fn push(&mut self, e: Edge) -> Result<(), ProgramError> {
+            self.0.push(e);
+            Ok(())
+        }
+    }
+    assert_eq!(
+        compile("edges idle=010 010:0x1", &mut Collect(&mut edges)),
+        Ok(8)
+    );
+    assert_eq!(edges, [Edge { t_ns: 8, state: 1 }]);
+    // And the trigger's channel numbers and new_device's offsets.
+    assert_eq!(steps("010H", 8).unwrap()[0].mask, 1 << 7);
+    let mut lines = Vec::new();
+    spec::parse_new_device("x chip 010-0x9", 32, &mut |c, o| {
+        lines.push((c, o));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(lines, [("chip", 8), ("chip", 9)]);
+}
+
+/// Issue 10, point 7: edge times that overflow 64 bits are an error (they panicked with overflow checks on).
+#[test]
+fn time_overflow_is_an_error() {
+    struct Nop;
+    impl EdgeSink for Nop {
+        fn push(&mut self, _: Edge) -> Result<(), ProgramError> {
+            Ok(())
+        }
+    }
+    assert_eq!(
+        compile("clock half_ns=0x8000000000000000 count=2", &mut Nop),
+        Err(ProgramError::Overflow)
+    );
+    assert_eq!(
+        compile("clock half_ns=0x7fffffffffffffff count=2", &mut Nop),
+        Ok(0)
+    );
+    assert_eq!(
+        compile("clock half_ns=0x4000000000000000 count=5", &mut Nop),
+        Err(ProgramError::Overflow)
+    );
+}
+
+/// Issue 10, point 8: GPIO lookup tables hold 16-bit offsets; 65536 used to get through and fail as ENOMEM.
+#[test]
+fn new_device_offsets_fit_16_bits() {
+    let mut nop = |_: &str, _: u32| Ok(());
+    assert!(spec::parse_new_device("x chip 65535", 32, &mut nop).is_ok());
+    for bad in [
+        "x chip 65536",
+        "x chip 0-65536",
+        "x chip 4294967296",
+        "x chip 1-",
+    ] {
+        assert_eq!(
+            spec::parse_new_device(bad, 32, &mut nop).unwrap_err(),
+            spec::SpecError::BadOffsets,
+            "{bad}"
+        );
+    }
 }

@@ -100,6 +100,18 @@ impl State {
     pub fn property_value(&self, raw: u32) -> u32 {
         raw.saturating_sub(self.offset).min(self.max())
     }
+
+    /// What committing property `value` does, given `current`, the value a read of the property returns now:
+    /// the value it already has is a no-op that always succeeds (`Ok(None)`: leave the backlight alone), so that
+    /// userspace restoring every property it read (compositors, igt's `kms_properties`) never fails, 0 included
+    /// while nothing is bound or the display is disconnected; any other value sets the backlight to the returned
+    /// level, or is refused as [`State::backlight_level`] says.
+    pub fn commit(&self, value: u64, current: u32) -> Result<Option<u32>, Reject> {
+        if value == u64::from(current) {
+            return Ok(None);
+        }
+        self.backlight_level(value).map(Some)
+    }
 }
 
 /// What the caller must do after a [`Binder`] event.

@@ -339,6 +339,27 @@ pub struct BufferRelease {
     pub reserved: [u64; 2],
 }
 
+/// `KCAM_CANCEL_EVENTS`: end the file's io_uring event stream instead of cancelling a list.
+pub const CANCEL_EVENTS: u32 = 1 << 0;
+
+/// `struct kcam_cancel`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cancel {
+    pub seqno: u64,
+    pub flags: u32,
+    pub reserved0: u32,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_uring_cmd`: the 16 command bytes of an `IORING_OP_URING_CMD` SQE on a camera.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UringCmd {
+    pub arg: u64,
+    pub reserved: u64,
+}
+
 /// `KCAM_IOC_QUERY_CAPS` number.
 pub const IOC_NR_QUERY_CAPS: u32 = 0;
 /// `KCAM_IOC_ENUM_ENTITY` number.
@@ -357,10 +378,12 @@ pub const IOC_NR_UNSUBSCRIBE: u32 = 6;
 pub const IOC_NR_DQEVENT: u32 = 7;
 /// `KCAM_IOC_RESET` number.
 pub const IOC_NR_RESET: u32 = 8;
+/// `KCAM_IOC_CANCEL` number.
+pub const IOC_NR_CANCEL: u32 = 9;
 /// `KCAM_IOC_IMPORT_BUFFER` number.
-pub const IOC_NR_IMPORT_BUFFER: u32 = 9;
+pub const IOC_NR_IMPORT_BUFFER: u32 = 10;
 /// `KCAM_IOC_RELEASE_BUFFER` number.
-pub const IOC_NR_RELEASE_BUFFER: u32 = 10;
+pub const IOC_NR_RELEASE_BUFFER: u32 = 11;
 /// The highest ioctl number in use.
 pub const IOC_NR_LAST: u32 = IOC_NR_RELEASE_BUFFER;
 
@@ -368,4 +391,5 @@ pub const IOC_NR_LAST: u32 = IOC_NR_RELEASE_BUFFER;
 // from asm-generic): the kernel builds them with `kernel::ioctl`, userspace with its libc's `_IOR`/`_IOWR`
 // (`tools/kcam/src/ioctl.rs`, checked against the C header there). The directions, per `include/uapi/linux/kcam.h`:
 // QUERY_CAPS and DQEVENT `_IOR`; ENUM_ENTITY, ENUM_REG, SUBMIT, WAIT and IMPORT_BUFFER `_IOWR`; SUBSCRIBE,
-// UNSUBSCRIBE, RESET and RELEASE_BUFFER `_IOW`.
+// UNSUBSCRIBE, RESET, CANCEL and RELEASE_BUFFER `_IOW`. The io_uring commands (`cmd_op` of `IORING_OP_URING_CMD`)
+// are the SUBMIT, CANCEL and DQEVENT ioctl numbers.

@@ -34,12 +34,18 @@ Examples:
   kcamctl capture --3a -o converged.png
   kcamctl 3a                  # AE/AWB from a dark start; prints every frame and where it converged
 
+  kcamctl --uring run ops.json   # the same list as an io_uring command (IORING_OP_URING_CMD)
+
 A rejected list prints the index of the first offending operation and the reason; nothing of it ran.
 Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (SIGINT, SIGTERM).")]
 struct Cli {
     /// The camera device.
     #[arg(short, long, default_value = "/dev/kcam0")]
     device: PathBuf,
+    /// Through io_uring: `run` submits its list as an IORING_OP_URING_CMD and waits for its CQE, `stream` takes
+    /// the events from a multishot command, `fuzz` also sends random io_uring commands.
+    #[arg(long, global = true)]
+    uring: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -72,13 +78,15 @@ enum Cmd {
     /// Run one compliance scenario that needs several files, processes, threads or fences: ioctl-numbers,
     /// async-order, out-fence, wait-fence, fence-chain, fence-merge, pending-limit, test-only-full, reply-fault,
     /// camera-limits, param-snapshot, isolation, close-cancels, signal, kill-direct, kill-queued, reset-cancels,
-    /// hang, hang-watchdog, removal; and of frames and buffers: import-errors, buffer-ops, buffer-limits,
-    /// buffer-isolation, isp-params, frame-content, frame-sequence, exposure-ramp, buffer-close, buffer-release,
-    /// buffer-cancel, buffer-reset, buffer-lost, buffer-removal (removal and buffer-removal need the module
-    /// reloaded after).
+    /// hang, hang-watchdog, removal; through io_uring: uring-order, uring-errors, uring-fences, uring-cancel,
+    /// uring-async-cancel, uring-limits, uring-exit, uring-close, uring-isolation, uring-events, uring-removal;
+    /// poll; of frames and buffers: import-errors, buffer-ops, buffer-limits, buffer-isolation, isp-params,
+    /// frame-content, frame-sequence, exposure-ramp, buffer-close, buffer-release, buffer-cancel, buffer-reset,
+    /// buffer-lost, buffer-removal. (removal, uring-removal and buffer-removal need the module reloaded after.)
     Check { case: String },
-    /// Benchmark (not a test): WRITES register writes as one list versus WRITES single-op submissions, ROUNDS
-    /// times each, interleaved; prints the per-op cost of both and their ratio.
+    /// Benchmark (not a test): WRITES register writes as one list, as WRITES single-op ioctls and as WRITES
+    /// single-op io_uring commands submitted and reaped in one io_uring_enter, ROUNDS times each, interleaved;
+    /// prints the per-op cost of each and the ratios.
     Bench {
         #[arg(long, default_value_t = 64)]
         writes: u32,
@@ -122,8 +130,9 @@ fn bench(cam: &Camera, writes: u32, rounds: u32) -> Result<()> {
         op.value = u64::from(i % 1000);
         op
     };
-    let (mut list_ns, mut single_ns) = (0u128, 0u128);
-    // Interleaved rounds, so drift of the machine hits both the same way.
+    let (mut list_ns, mut single_ns, mut uring_ns) = (0u128, 0u128, 0u128);
+    let mut ring = compliance::uring_check::Bench::new()?;
+    // Interleaved rounds, so drift of the machine hits all the same way.
     for _ in 0..rounds {
         let mut ops: Vec<Op> = (0..writes).map(make).collect();
         let t = std::time::Instant::now();
@@ -134,21 +143,47 @@ fn bench(cam: &Camera, writes: u32, rounds: u32) -> Result<()> {
             cam.submit(&mut [make(i)], 0)?;
         }
         single_ns += t.elapsed().as_nanos();
+        uring_ns += ring.round(cam, make, writes)?.as_nanos();
     }
     let n = u128::from(writes) * u128::from(rounds);
-    let (per_list, per_single) = (list_ns / n, single_ns / n);
+    let (per_list, per_single, per_uring) = (list_ns / n, single_ns / n, uring_ns / n);
     println!("{writes} writes as one list: {per_list} ns per write");
     println!("{writes} single-op submissions: {per_single} ns per write");
     println!(
-        "ratio single/list: {:.1}",
-        per_single as f64 / per_list.max(1) as f64
+        "{writes} single-op io_uring commands in one io_uring_enter: {per_uring} ns per write"
     );
+    let ratio = |a: u128, b: u128| a as f64 / b.max(1) as f64;
+    println!("ratio single/list: {:.1}", ratio(per_single, per_list));
+    println!("ratio single/io_uring: {:.1}", ratio(per_single, per_uring));
+    println!("ratio io_uring/list: {:.1}", ratio(per_uring, per_list));
     Ok(())
 }
 
+fn print_event(e: &Event) {
+    println!(
+        "{} {} seq {} frame {} t {}.{:09}{}",
+        if e.event == 0 {
+            "frame-start"
+        } else {
+            "frame-end  "
+        },
+        e.entity_id,
+        e.sequence,
+        e.data[0],
+        e.timestamp_ns / 1_000_000_000,
+        e.timestamp_ns % 1_000_000_000,
+        if e.dropped > 0 {
+            format!(" ({} dropped before)", e.dropped)
+        } else {
+            String::new()
+        }
+    );
+}
+
 /// Streams `frames` frames and checks what arrives: per type, sequences without gaps; start and end alternating
-/// for the same frame; timestamps increasing. Prints the measured frame rate.
-fn stream(cam: &Camera, frames: u64) -> Result<()> {
+/// for the same frame; timestamps increasing. Prints the measured frame rate. `uring`: the events come from a
+/// multishot io_uring command instead of `KCAM_IOC_DQEVENT`.
+fn stream(cam: &Camera, frames: u64, uring: bool) -> Result<()> {
     let (sensor, _) = cam
         .entities
         .iter()
@@ -172,6 +207,10 @@ fn stream(cam: &Camera, frames: u64) -> Result<()> {
     set(1)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(frames + 5);
     let mut got: Vec<Event> = Vec::new();
+    if uring {
+        got = compliance::uring_check::stream(cam, frames as usize, print_event)
+            .inspect_err(|_| drop(set(0)))?;
+    }
     while got
         .iter()
         .filter(|e| e.event == EventType::FrameEnd as u32)
@@ -181,24 +220,7 @@ fn stream(cam: &Camera, frames: u64) -> Result<()> {
         let mut e = Event::default();
         match ioctl(&cam.file, kio::IOC_DQEVENT, &mut e) {
             Ok(()) => {
-                println!(
-                    "{} {} seq {} frame {} t {}.{:09}{}",
-                    if e.event == 0 {
-                        "frame-start"
-                    } else {
-                        "frame-end  "
-                    },
-                    e.entity_id,
-                    e.sequence,
-                    e.data[0],
-                    e.timestamp_ns / 1_000_000_000,
-                    e.timestamp_ns % 1_000_000_000,
-                    if e.dropped > 0 {
-                        format!(" ({} dropped before)", e.dropped)
-                    } else {
-                        String::new()
-                    }
-                );
+                print_event(&e);
                 got.push(e);
             }
             Err(err) if err.raw_os_error() == Some(libc::EAGAIN) => {
@@ -281,7 +303,7 @@ impl Rng {
     }
 }
 
-fn fuzz(cam: &Camera, seed: u64, count: u32) -> Result<()> {
+fn fuzz(cam: &Camera, seed: u64, count: u32, uring: bool) -> Result<()> {
     let mut rng = Rng(seed.max(1));
     let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
     let ioctls = [
@@ -357,7 +379,7 @@ fn fuzz(cam: &Camera, seed: u64, count: u32) -> Result<()> {
         } else {
             ioctls[(rng.next() % ioctls.len() as u64) as usize]
         };
-        let result = if cmd == kio::IOC_SUBMIT {
+        let result = if cmd == kio::IOC_SUBMIT || uring && rng.next() % 3 == 0 {
             let mut s = Submit {
                 flags: if rng.next() % 4 == 0 {
                     rng.pick(16) as u32
@@ -379,7 +401,15 @@ fn fuzz(cam: &Camera, seed: u64, count: u32) -> Result<()> {
             if rng.next() % 16 == 0 {
                 s.reserved[1] = 1;
             }
-            ioctl(&cam.file, cmd, &mut s)
+            if uring && rng.next() % 2 == 0 {
+                let (kind, res) =
+                    compliance::uring_check::fuzz_one(cam, &mut s, |m| rng.pick(m.max(1)))?;
+                *outcomes
+                    .entry(format!("uring {kind} res {res}"))
+                    .or_default() += 1;
+                continue;
+            }
+            ioctl(&cam.file, kio::IOC_SUBMIT, &mut s)
         } else {
             ioctl(&cam.file, cmd, &mut buf)
         };
@@ -562,14 +592,16 @@ fn run(cli: &Cli, stop: &AtomicBool) -> Result<()> {
                     op.param_len = p.len() as u32;
                 }
             }
-            let s = cam.submit(
-                &mut ops,
-                if *test_only {
-                    uapi::SUBMIT_TEST_ONLY
-                } else {
-                    0
-                },
-            )?;
+            let flags = if *test_only {
+                uapi::SUBMIT_TEST_ONLY
+            } else {
+                0
+            };
+            let s = if cli.uring {
+                compliance::uring_check::submit(&cam, &mut ops, flags)?
+            } else {
+                cam.submit(&mut ops, flags)?
+            };
             if *test_only {
                 println!("valid");
             } else {
@@ -587,11 +619,11 @@ fn run(cli: &Cli, stop: &AtomicBool) -> Result<()> {
                 }
             }
         }
-        Cmd::Fuzz { seed, count } => fuzz(&cam, *seed, *count)?,
+        Cmd::Fuzz { seed, count } => fuzz(&cam, *seed, *count, cli.uring)?,
         Cmd::Capture(a) => frames_cli::capture(&cam, a, stop)?,
         Cmd::Aaa(a) => frames_cli::aaa(&cam, a, stop)?,
         Cmd::FrameBench(a) => frames_cli::bench(&cam, a, stop)?,
-        Cmd::Stream { frames } => stream(&cam, *frames)?,
+        Cmd::Stream { frames } => stream(&cam, *frames, cli.uring)?,
         Cmd::Bench { writes, rounds } => bench(&cam, *writes, *rounds)?,
         Cmd::Reset => {
             let mut r = Reset::default();

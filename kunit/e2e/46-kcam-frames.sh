@@ -6,7 +6,7 @@
 # the 3A loop from a dark start.
 J=/tmp/kcam-frames
 mkdir -p $J
-[ -c /dev/kcam0 ] || insmod /modules/kcam.ko
+[ -c /dev/kcam0 ] || insmod $RFL_MODULES/kcam.ko
 expect kcam_frames_dma_writes_buffers sh -c "kcamctl list | grep -q '^4 vcam-dma (type 4, parent 3'"
 
 for c in import-errors buffer-ops buffer-limits buffer-isolation isp-params frame-content frame-sequence exposure-ramp \
@@ -67,7 +67,7 @@ if out=$(kcamctl 3a --pattern bars -o $J/aaa-%d.png 2>&1); then
 	n=$(echo "$out" | sed -n 's/^converged at frame [0-9]* (\([0-9]*\) frames after.*/\1/p')
 	[ -n "$n" ] && [ "$n" -le 20 ] && e2e_pass kcam_3a_converges_from_dark || e2e_fail kcam_3a_converges_from_dark "$out"
 	f=$(ls $J/aaa-*.png 2>/dev/null | head -1)
-	[ -n "$f" ] && cp "$f" /out/kcam-3a.png
+	[ -n "$f" ] && cp "$f" $RFL_OUT/kcam-3a.png
 else
 	e2e_fail kcam_3a_converges_from_dark "$out"
 fi
@@ -82,4 +82,4 @@ kcamctl reset
 # Surprise removal with a buffer being written: not written after, the file's ioctls ENODEV; reload after.
 expect kcam_frames_buffer_removal kcamctl check buffer-removal
 expect kcam_frames_rmmod_after_removal rmmod kcam
-expect kcam_frames_reload insmod /modules/kcam.ko
+expect kcam_frames_reload insmod $RFL_MODULES/kcam.ko

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KCAM over io_uring: `IORING_OP_URING_CMD` on a camera file (uAPI and semantics: `include/uapi/linux/kcam.h`), and
+//! the file's `poll`.
+//!
+//! 7.3's Rust `MiscDevice` has neither a `poll` nor a `uring_cmd` operation. So `uring_glue.c` copies the Rust
+//! miscdevice's file operations once ([`init`]) with both added, a camera file switches to that copy when it is
+//! opened ([`install_fops`]), and both call back into Rust here with the file's `KcamFile`. The upstream change
+//! that removes this is in the README (KCAM over io_uring).
+//!
+//! The commands:
+//! - `KCAM_IOC_SUBMIT` takes the ioctl's steps ([`KcamFile::check_header`], [`KcamFile::read_list`],
+//!   `KcamDevice::queue_job`) and answers as it does, with `ASYNC` implied. Issued inline (the default), the
+//!   command stays with its job: the job's [`Hook`] queues task work once the job is done, which writes the results
+//!   back to the list in the submitting task and completes the command. The ring's or task's exit
+//!   (`IO_URING_F_CANCEL`) stops the job, whose end completes the command the same way. Issued by an io-wq worker
+//!   (`IOSQE_ASYNC`), the worker waits for the job interruptibly, so that `IORING_OP_ASYNC_CANCEL`, which signals it
+//!   (`TIF_NOTIFY_SIGNAL`), stops the job.
+//! - `KCAM_IOC_CANCEL` is the ioctl's.
+//! - `KCAM_IOC_DQEVENT` (multishot) arms the file's event stream (`events.rs`); its hook queues task work, one at a
+//!   time, that posts every queued event in a provided buffer.
+//!
+//! A command completes exactly once: when issued (an error, `TEST_ONLY`, the io-wq path), or in its task work.
+//! Only its hook queues that task work, and when it completes the command nothing can queue it again: a job calls
+//! its hook once; a stream is disarmed before its command completes. Until then, the command's pdu owns a reference
+//! on the job or on the file's events. Task work and `IO_URING_F_CANCEL` both run under the ring's `uring_lock`, so
+//! they never overlap.
+
+use crate::{
+    device::KcamDevice,
+    events::{FileEvents, StreamStep, QUEUE_LEN},
+    fence::FenceFd,
+    file::{self, KcamFile},
+    hook::Hook,
+    list,
+    sched::Job,
+    shared::uapi::{self, Cancel, Event, Submit, UringCmd},
+};
+use core::ffi::{c_int, c_uint, c_void};
+use kernel::{
+    bindings::{self as kb, io_uring_cmd},
+    error::to_result,
+    fs::File,
+    ioctl::_IOC_NR,
+    miscdevice::MiscDeviceOptions,
+    prelude::*,
+    sync::{poll::PollTable, Arc, ArcBorrow},
+    transmute::FromBytes,
+    types::ForeignOwnable,
+    uaccess::{UserPtr, UserSlice},
+};
+
+/// The declarations of `uring_glue.h`, generated at build time.
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
+mod bindings {
+    include!("uring_glue_bindings.rs");
+}
+
+/// Makes the operations camera files switch to when opened: the Rust miscdevice's, with `poll` and `uring_cmd`.
+/// Called once, at module init, before any camera registers.
+pub(crate) fn init() {
+    let raw = MiscDeviceOptions { name: c"kcam" }.into_raw::<KcamFile>();
+    // SAFETY: `raw.fops` is the `'static` operations table of `KcamFile`'s miscdevice; no file uses the copy yet.
+    unsafe { bindings::kcam_uring_fops_init(raw.fops) };
+}
+
+/// Switches a camera file being opened to the operations of [`init`].
+pub(crate) fn install_fops(file: &File) -> Result {
+    // SAFETY: `file` is being opened by `KcamFile::open` (its operations are those `init` copied, and its open may
+    // replace them, as `misc_open` did).
+    to_result(unsafe { bindings::kcam_uring_fops_install(file.as_ptr()) })
+}
+
+/// While it lives, io_uring task work for the current task (a CQE on its way, `TIF_NOTIFY_SIGNAL`) does not
+/// interrupt its waits: only a signal does, and the task work runs when the syscall returns. For the ioctls that
+/// wait for a list (`KCAM_IOC_SUBMIT`, `KCAM_IOC_WAIT`), where an interruption is not a retry but cancels the list
+/// or fails the call: a thread of a program that uses io_uring for anything would otherwise see its synchronous
+/// lists cancelled whenever one of its completions arrived.
+pub(crate) struct NoNotifySignal(c_uint);
+
+impl NoNotifySignal {
+    pub(crate) fn new() -> Self {
+        // SAFETY: No preconditions; it sets a flag of the current task, which `drop` puts back.
+        Self(unsafe { bindings::kcam_uring_no_notify_signal_save() })
+    }
+}
+
+impl Drop for NoNotifySignal {
+    fn drop(&mut self) {
+        // SAFETY: The flags `new` saved, in the same task (the guard lives on its stack within one call).
+        unsafe { bindings::kcam_uring_no_notify_signal_restore(self.0) };
+    }
+}
+
+/// An io_uring command on a camera file.
+///
+/// # Invariants
+///
+/// `0` is a command issued on a camera file and not completed yet.
+#[derive(Clone, Copy)]
+struct Cmd(*mut io_uring_cmd);
+
+impl Cmd {
+    fn op(self) -> u32 {
+        // SAFETY: A valid command (type invariant).
+        unsafe { bindings::kcam_uring_cmd_op(self.0) }
+    }
+
+    fn multishot(self) -> bool {
+        // SAFETY: A valid command (type invariant).
+        unsafe { bindings::kcam_uring_cmd_multishot(self.0) }
+    }
+
+    fn fixed(self) -> bool {
+        // SAFETY: A valid command (type invariant).
+        unsafe { bindings::kcam_uring_cmd_fixed(self.0) }
+    }
+
+    /// The SQE's command bytes. While being issued only (later, the SQE may be gone).
+    fn bytes(self) -> UringCmd {
+        let (mut arg, mut reserved) = (0, 0);
+        // SAFETY: A valid command being issued, whose SQE is readable; the glue writes both outputs.
+        unsafe { bindings::kcam_uring_cmd_bytes(self.0, &mut arg, &mut reserved) };
+        UringCmd { arg, reserved }
+    }
+
+    /// The SQE's buffer group. While being issued only.
+    fn buf_group(self) -> u16 {
+        // SAFETY: As for `bytes`.
+        unsafe { bindings::kcam_uring_cmd_buf_group(self.0) }
+    }
+
+    fn pdu(self) -> *mut bindings::kcam_uring_pdu {
+        // SAFETY: A valid command (type invariant); its pdu lives as long as it does.
+        unsafe { bindings::kcam_uring_pdu_of(self.0) }
+    }
+
+    fn set_pdu(self, data: *const c_void, buf_group: u16, cqe32: bool) {
+        // SAFETY: The pdu of a valid command, which only this module uses.
+        unsafe {
+            self.pdu().write(bindings::kcam_uring_pdu {
+                data,
+                buf_group,
+                cqe32,
+            })
+        };
+    }
+
+    fn read_pdu(self) -> bindings::kcam_uring_pdu {
+        // SAFETY: As for `set_pdu`; only called for commands whose pdu was set (queued ones).
+        unsafe { self.pdu().read() }
+    }
+
+    /// Lets ring and task exit reach the command (`IO_URING_F_CANCEL`). `flags`: the issue flags.
+    fn mark_cancelable(self, flags: c_uint) {
+        // SAFETY: A valid command being issued with `flags`.
+        unsafe { bindings::kcam_uring_mark_cancelable(self.0, flags) };
+    }
+
+    /// Posts `event` in a buffer of `group` as a CQE that says more follow (`flags`: of the task work).
+    fn post_event(self, group: u16, event: &Event, flags: c_uint) -> Result {
+        let ptr = core::ptr::from_ref(event).cast::<c_void>();
+        // SAFETY: A valid multishot command in its task work (`flags` are its); `ptr` is readable for the size.
+        let r = unsafe {
+            bindings::kcam_uring_post_event(self.0, group, ptr, size_of::<Event>(), flags)
+        };
+        // A posting error never asks for a retry: the stream ends with it.
+        to_result(r).map_err(|e| if e == EAGAIN { ENOBUFS } else { e })
+    }
+
+    /// Completes the command (`res2` goes to 32-byte CQEs). `flags`: of the issue or task work doing it.
+    fn done(self, res: i32, res2: u64, cqe32: bool, flags: c_uint) {
+        // SAFETY: A valid command, completed once (the callers' contract, see the module documentation).
+        unsafe { bindings::kcam_uring_done(self.0, res, res2, cqe32, flags) };
+    }
+
+    /// The hook that queues the command's task work. `once`: that task work posts exactly one CQE (a list's
+    /// completion), so a waiter is woken only when all the CQEs it waits for are due.
+    fn hook(self, once: bool) -> Hook {
+        /// # Safety
+        ///
+        /// `cmd` is an `io_uring_cmd` not completed yet and not waiting for its task work.
+        unsafe fn complete_in_task(cmd: *mut c_void) {
+            // SAFETY: By the function's safety requirement.
+            unsafe { bindings::kcam_uring_complete_in_task(cmd.cast(), false) };
+        }
+        /// # Safety
+        ///
+        /// As `complete_in_task`, and the task work posts exactly one CQE.
+        unsafe fn complete_in_task_lazy(cmd: *mut c_void) {
+            // SAFETY: By the function's safety requirement.
+            unsafe { bindings::kcam_uring_complete_in_task(cmd.cast(), true) };
+        }
+        let f = if once {
+            complete_in_task_lazy
+        } else {
+            complete_in_task
+        };
+        // SAFETY: Queueing task work may be done in any context. Each user calls the hook while the command is not
+        // completed and not waiting for its task work (a job once, when done, and its task work completes the
+        // command, one CQE; a stream when it was not told yet, or from its own task work, which has taken the
+        // command off the task work list), and lets go of it before the task work completes the command.
+        unsafe { Hook::new(f, self.0.cast()) }
+    }
+}
+
+/// How a command is issued.
+#[derive(Clone, Copy)]
+struct Issue {
+    /// The issue flags, for the io_uring calls made while issuing.
+    flags: c_uint,
+    /// By an io-wq worker (`IOSQE_ASYNC`): may block, and waits for its list itself.
+    blocking: bool,
+    /// The ring has 32-byte CQEs: completions carry `res2`.
+    cqe32: bool,
+}
+
+/// How an issued command goes on.
+enum Outcome {
+    /// It completes now with `res` and `res2`.
+    Now(i32, u64),
+    /// Its task work completes it.
+    Queued,
+}
+
+fn read_user<T: FromBytes>(addr: u64) -> Result<T> {
+    let addr = usize::try_from(addr).map_err(|_| EFAULT)?;
+    UserSlice::new(UserPtr::from_addr(addr), size_of::<T>())
+        .reader()
+        .read::<T>()
+}
+
+fn issue(me: &KcamFile, cmd: Cmd, how: Issue) -> Outcome {
+    let r = (|| -> Result<Outcome> {
+        me.dev.check_present()?;
+        let UringCmd { arg, reserved } = cmd.bytes();
+        // No command takes a registered buffer.
+        if reserved != 0 || cmd.fixed() {
+            return Err(EINVAL);
+        }
+        let op = cmd.op();
+        match op {
+            file::IOC_SUBMIT if !cmd.multishot() => Ok(submit(me, cmd, arg, how)),
+            file::IOC_CANCEL if !cmd.multishot() => {
+                me.cancel(&read_user::<Cancel>(arg)?)?;
+                Ok(Outcome::Now(0, 0))
+            }
+            file::IOC_DQEVENT => stream(me, cmd, arg, how),
+            _ if file::is_ours_misshapen(op) => {
+                let nr = _IOC_NR(op);
+                if [
+                    uapi::IOC_NR_SUBMIT,
+                    uapi::IOC_NR_CANCEL,
+                    uapi::IOC_NR_DQEVENT,
+                ]
+                .contains(&nr)
+                {
+                    // Another layout, or multishot for a command that is not.
+                    Err(EINVAL)
+                } else {
+                    Err(EOPNOTSUPP)
+                }
+            }
+            _ => Err(ENOTTY),
+        }
+    })();
+    r.unwrap_or_else(|e| Outcome::Now(e.to_errno(), 0))
+}
+
+/// `KCAM_IOC_SUBMIT` of the `struct kcam_submit` at `arg`.
+fn submit(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Outcome {
+    let dev = &me.dev;
+    let Ok(addr) = usize::try_from(arg) else {
+        return Outcome::Now(EFAULT.to_errno(), 0);
+    };
+    let (mut r, mut w) =
+        UserSlice::new(UserPtr::from_addr(addr), size_of::<Submit>()).reader_writer();
+    let mut s = match r.read::<Submit>() {
+        Ok(s) => s,
+        Err(e) => return Outcome::Now(e.to_errno(), 0),
+    };
+    let queued: Result<Option<(Arc<Job>, Option<FenceFd>)>> = (|| {
+        if !me.check_header(&mut s, uapi::SUBMIT_ASYNC)? {
+            return Ok(None);
+        }
+        let (list, slot) = me.read_list(&mut s)?;
+        let out_fence = s.flags & uapi::SUBMIT_OUT_FENCE != 0;
+        let (job, fd) = dev.queue_job(me.id, s.ops_ptr, list, out_fence, slot)?;
+        s.seqno = job.seqno;
+        s.out_fence_fd = fd.as_ref().map_or(-1, |f| f.fd());
+        Ok(Some((job, fd)))
+    })();
+    // As the ioctl's: the reply goes back even when the submission failed, and a list whose seqno userspace never
+    // learnt is cancelled.
+    if let Err(e) = w.write(&s) {
+        if let Ok(Some((job, _))) = &queued {
+            dev.stop_job(job, ECANCELED);
+        }
+        return Outcome::Now(e.to_errno(), u64::from(s.error_idx));
+    }
+    let (job, fd) = match queued {
+        Err(e) => return Outcome::Now(e.to_errno(), u64::from(s.error_idx)),
+        Ok(None) => return Outcome::Now(0, u64::from(s.error_idx)),
+        Ok(Some(queued)) => queued,
+    };
+    if let Some(fd) = fd {
+        fd.install();
+    }
+    if how.blocking {
+        return wait(dev, &job);
+    }
+    // The pdu's reference goes in the task work that completes the command.
+    cmd.set_pdu(Arc::into_raw(job.clone()).cast(), 0, how.cqe32);
+    cmd.mark_cancelable(how.flags);
+    // Called when the job is done, maybe now: its task work runs in this task, once this issue returned.
+    job.on_done(cmd.hook(true));
+    Outcome::Queued
+}
+
+/// The io-wq path: waits for the job, then writes its results back.
+fn wait(dev: &KcamDevice, job: &Arc<Job>) -> Outcome {
+    if job.wait(dev.waker(), u64::MAX).is_err() {
+        // A signal: `IORING_OP_ASYNC_CANCEL` (io-wq's TIF_NOTIFY_SIGNAL), or the process is being killed. Queued,
+        // the list ends at once; running, at its next op.
+        dev.stop_job(job, ECANCELED);
+        if dev.wait_stopped(job).is_err() {
+            // Killed: nobody is left to read the results.
+            return Outcome::Now(ECANCELED.to_errno(), 0);
+        }
+    }
+    let (res, res2) = results(job);
+    Outcome::Now(res, res2)
+}
+
+/// Writes a done job's results back to its list (in the submitting process); the CQE's `res` and `res2`.
+fn results(job: &Job) -> (i32, u64) {
+    let data = job.data.lock();
+    // CAST: an index of a list of at most MAX_OPS ops.
+    let idx = data.failed.unwrap_or(data.list.ops.len()) as u64;
+    match list::write_results(&data.list.ops, job.ops_ptr) {
+        Ok(()) => (data.first_status().unwrap_or(0), idx),
+        Err(e) => (e.to_errno(), idx),
+    }
+}
+
+/// `KCAM_IOC_DQEVENT`, multishot: arms the file's event stream.
+fn stream(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Result<Outcome> {
+    // Events are posted from task work, which an io-wq worker's command does not get.
+    if !cmd.multishot() || arg != 0 || how.blocking {
+        return Err(EINVAL);
+    }
+    let data = Arc::into_raw(me.events.clone());
+    cmd.set_pdu(data.cast(), cmd.buf_group(), how.cqe32);
+    if let Err(e) = me.dev.camera.events.arm_stream(&me.events, cmd.hook(false)) {
+        // SAFETY: The reference `into_raw` gave above, which nothing took: the stream is not armed.
+        drop(unsafe { Arc::from_raw(data) });
+        return Err(e);
+    }
+    // Its task work (queued when events wait) runs once this issue returned, after this.
+    cmd.mark_cancelable(how.flags);
+    Ok(Outcome::Queued)
+}
+
+/// `IO_URING_F_CANCEL`: the ring or its task exits. The command completes by its task work.
+fn cancel(me: &KcamFile, cmd: Cmd) {
+    let data = cmd.read_pdu().data;
+    match cmd.op() {
+        file::IOC_SUBMIT => {
+            // SAFETY: A cancelable submission's pdu holds a reference on its job until its task work, which does not
+            // run meanwhile (both hold the ring's `uring_lock`).
+            let job = unsafe { ArcBorrow::<Job>::from_raw(data.cast()) };
+            me.dev.stop_job(&job.into(), ECANCELED);
+        }
+        file::IOC_DQEVENT => {
+            me.events.end_stream(ECANCELED.to_errno());
+        }
+        _ => {}
+    }
+}
+
+/// The task work of a stream: delivers what waits; `Some(status)` once the stream ended and the command must
+/// complete. `cancel`: the task exits or the ring goes (user memory is out of reach).
+fn deliver(events: &FileEvents, cmd: Cmd, group: u16, flags: c_uint, cancel: bool) -> Option<i32> {
+    if cancel {
+        events.stream_take();
+        return Some(ECANCELED.to_errno());
+    }
+    for _ in 0..QUEUE_LEN {
+        match events.stream_step() {
+            StreamStep::Idle => return None,
+            StreamStep::End(status) => return Some(status),
+            StreamStep::Event => match events.dequeue(|e| cmd.post_event(group, e, flags)) {
+                // EAGAIN: a `KCAM_IOC_DQEVENT` took it meanwhile.
+                Ok(()) => {}
+                Err(e) if e == EAGAIN => {}
+                Err(e) => {
+                    events.stream_take();
+                    return Some(e.to_errno());
+                }
+            },
+        }
+    }
+    // Events keep coming: let the task's other work run, and come back.
+    events.stream_yield();
+    None
+}
+
+/// `->uring_cmd` of a camera file (`uring_glue.c`).
+///
+/// # Safety
+///
+/// `private_data` is the private data of an open camera file (`KcamFile::open`'s) and `cmd` a command io_uring
+/// issues on that file, not completed; `cancel`, `blocking` and `cqe32` decode `issue_flags` (`IO_URING_F_CANCEL`,
+/// `IO_URING_F_IOWQ`, `IO_URING_F_CQE32`).
+#[no_mangle]
+pub(crate) unsafe extern "C" fn kcam_rust_uring_cmd(
+    private_data: *mut c_void,
+    cmd: *mut io_uring_cmd,
+    issue_flags: c_uint,
+    cancel: bool,
+    blocking: bool,
+    cqe32: bool,
+) -> c_int {
+    // SAFETY: By the function's safety requirement; the command holds the file open, so this borrow is valid.
+    let me = unsafe { <Pin<KBox<KcamFile>> as ForeignOwnable>::borrow(private_data) };
+    // INVARIANT: By the function's safety requirement.
+    let cmd = Cmd(cmd);
+    if cancel {
+        self::cancel(&me, cmd);
+        return 0;
+    }
+    let how = Issue {
+        flags: issue_flags,
+        blocking,
+        cqe32,
+    };
+    match issue(&me, cmd, how) {
+        Outcome::Now(res, res2) => {
+            // Completed here rather than by returning `res`, so that 32-byte CQEs get `res2`.
+            cmd.done(res, res2, cqe32, issue_flags);
+            EIOCBQUEUED.to_errno()
+        }
+        Outcome::Queued => EIOCBQUEUED.to_errno(),
+    }
+}
+
+/// The task work of a queued command (`uring_glue.c`), in the submitting task unless `cancel`.
+///
+/// # Safety
+///
+/// `cmd` is a command this module queued (its pdu set) whose task work its hook queued and that is not completed;
+/// `issue_flags` are the task work's; `cancel` is the task work's `tw.cancel`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn kcam_rust_uring_task_work(
+    cmd: *mut io_uring_cmd,
+    issue_flags: c_uint,
+    cancel: bool,
+) {
+    // INVARIANT: By the function's safety requirement.
+    let cmd = Cmd(cmd);
+    let pdu = cmd.read_pdu();
+    match cmd.op() {
+        file::IOC_SUBMIT => {
+            // SAFETY: The pdu's reference (`submit`), ours now: a job calls its hook once, so this is the
+            // command's completion.
+            let job = unsafe { Arc::<Job>::from_raw(pdu.data.cast()) };
+            let (res, res2) = if cancel {
+                // The results cannot be written back.
+                (ECANCELED.to_errno(), 0)
+            } else {
+                results(&job)
+            };
+            cmd.done(res, res2, pdu.cqe32, issue_flags);
+        }
+        file::IOC_DQEVENT => {
+            // SAFETY: The pdu's reference (`stream`) lives until the stream ends, below.
+            let events = unsafe { ArcBorrow::<FileEvents>::from_raw(pdu.data.cast()) };
+            if let Some(status) = deliver(&events, cmd, pdu.buf_group, issue_flags, cancel) {
+                // The stream is disarmed: nothing queues this task work again.
+                cmd.done(status, 0, pdu.cqe32, issue_flags);
+                // SAFETY: The pdu's reference, which the completed command no longer needs.
+                drop(unsafe { Arc::from_raw(pdu.data.cast::<FileEvents>()) });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `->poll` of a camera file (`uring_glue.c`): `kcam_poll_bits`.
+///
+/// # Safety
+///
+/// `private_data` is the private data of the open camera file `file`, and `table` a poll table valid for the call
+/// (or null).
+#[no_mangle]
+pub(crate) unsafe extern "C" fn kcam_rust_poll(
+    private_data: *mut c_void,
+    file: *mut kb::file,
+    table: *mut kb::poll_table_struct,
+) -> c_uint {
+    // SAFETY: By the function's safety requirement.
+    let me = unsafe { <Pin<KBox<KcamFile>> as ForeignOwnable>::borrow(private_data) };
+    // SAFETY: `file` is valid for the call, and poll holds no fdget_pos region.
+    let file = unsafe { File::from_raw_file(file) };
+    // SAFETY: By the function's safety requirement.
+    let table = unsafe { PollTable::from_raw(table) };
+    let st = me.poll(file, &table);
+    let mut bits = 0;
+    if st.readable {
+        bits |= bindings::kcam_poll_bits_KCAM_POLL_READABLE;
+    }
+    if st.gone {
+        bits |= bindings::kcam_poll_bits_KCAM_POLL_GONE;
+    }
+    bits
+}
+
+// The definitions have the types of their declarations in `uring_glue.h` (generated): a changed signature on
+// either side does not compile.
+const _: [unsafe extern "C" fn(*mut c_void, *mut io_uring_cmd, c_uint, bool, bool, bool) -> c_int;
+    2] = [kcam_rust_uring_cmd, bindings::kcam_rust_uring_cmd];
+const _: [unsafe extern "C" fn(*mut io_uring_cmd, c_uint, bool); 2] = [
+    kcam_rust_uring_task_work,
+    bindings::kcam_rust_uring_task_work,
+];
+const _: [unsafe extern "C" fn(*mut c_void, *mut kb::file, *mut kb::poll_table_struct) -> c_uint;
+    2] = [kcam_rust_poll, bindings::kcam_rust_poll];
