@@ -1,32 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! dma-bufs imported for the CPU to write into: a reference, a kernel mapping, and CPU access brackets, wrapping
-//! `dmabuf_glue.c` (the kernel crate has no dma-buf abstraction in 7.3).
+//! `dmabuf_glue.c` (the kernel crate has no dma-buf abstraction in 7.3), declared through bindings generated from
+//! `dmabuf_glue.h`.
 //!
 //! Everything here sleeps (the glue takes the buffer's reservation lock and the exporter's locks): process context
 //! only. Dropping a [`MappedDmaBuf`] unmaps and puts it, so it must not be dropped in atomic context either.
 
 use kernel::prelude::*;
 
-/// The C glue, declared once (to be replaced by bindings generated from `dmabuf_glue.h`).
+/// The declarations of `dmabuf_glue.h`, generated at build time (`dmabuf_glue_bindings.rs`, see `Kbuild`).
+#[allow(
+    improper_ctypes,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unreachable_pub,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
 mod ffi {
-    use kernel::ffi::{c_int, c_void};
-
-    /// `struct dma_buf`, opaque.
-    #[repr(C)]
-    pub(super) struct DmaBuf {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn kcam_dmabuf_get(fd: c_int, buf: *mut *mut DmaBuf) -> c_int;
-        pub(super) fn kcam_dmabuf_put(buf: *mut DmaBuf);
-        pub(super) fn kcam_dmabuf_size(buf: *const DmaBuf) -> usize;
-        pub(super) fn kcam_dmabuf_vmap(buf: *mut DmaBuf, vaddr: *mut *mut c_void) -> c_int;
-        pub(super) fn kcam_dmabuf_vunmap(buf: *mut DmaBuf, vaddr: *mut c_void);
-        pub(super) fn kcam_dmabuf_begin_cpu_write(buf: *mut DmaBuf) -> c_int;
-        pub(super) fn kcam_dmabuf_end_cpu_write(buf: *mut DmaBuf);
-    }
+    include!("dmabuf_glue_bindings.rs");
 }
 
 /// A dma-buf reference with a kernel mapping of the whole buffer.
@@ -37,7 +32,7 @@ mod ffi {
 /// (made by `kcam_dmabuf_vmap`), valid for `size` bytes; both are released in `drop` only. No Rust reference to
 /// the mapped memory exists: it is written through raw pointers only (userspace and devices may access it too).
 pub(crate) struct MappedDmaBuf {
-    buf: *mut ffi::DmaBuf,
+    buf: *mut kernel::bindings::dma_buf,
     vaddr: *mut u8,
     size: usize,
 }

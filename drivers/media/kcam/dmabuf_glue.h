@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The dma-buf glue of kcam.ko (dmabuf_glue.c), declared once in Rust in dmabuf.rs's `mod ffi`. */
+/*
+ * The dma-buf glue of kcam.ko (dmabuf_glue.c), declared for it and, through bindings generated at build time
+ * (dmabuf_glue_bindings.rs, see Kbuild), for dmabuf.rs.
+ */
 #ifndef KCAM_DMABUF_GLUE_H
 #define KCAM_DMABUF_GLUE_H
 
