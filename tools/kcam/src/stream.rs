@@ -11,6 +11,7 @@ use crate::uapi::{EventType, Op, Opcode, ENTITY_FLAG_BUFFERS};
 use crate::vcam_uapi::Stats;
 use anyhow::{bail, ensure, Context, Result};
 use std::{
+    os::fd::AsRawFd,
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
@@ -204,8 +205,8 @@ impl<'c> Stream<'c> {
         self.cam.run(&mut [self.queue_op(sink, handle)])
     }
 
-    /// The next buffer the camera is done with, waiting at most `timeout`; `stop` (a signal's flag) ends the wait
-    /// with an error.
+    /// The next buffer the camera is done with, waiting at most `timeout` (in `poll` on the camera, which needs a
+    /// kernel with KCAM's `poll`); `stop` (a signal's flag) ends the wait with an error.
     pub fn next(&mut self, timeout: Duration, stop: &AtomicBool) -> Result<Delivered> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -232,10 +233,28 @@ impl<'c> Stream<'c> {
                 }
                 Some(_) => continue,
                 None => {
-                    if Instant::now() > deadline {
+                    let now = Instant::now();
+                    if now > deadline {
                         bail!("no buffer came back within {} ms", timeout.as_millis());
                     }
-                    std::thread::sleep(Duration::from_millis(1));
+                    // Sleeps until an event comes (the camera fd is readable while events are queued), a signal
+                    // (poll is never restarted) or at most 100 ms, to look at `stop` again.
+                    let wait = (deadline - now).min(Duration::from_millis(100));
+                    let mut p = libc::pollfd {
+                        fd: self.cam.file.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: One valid `pollfd`, alive for the call.
+                    let rc = unsafe { libc::poll(&mut p, 1, wait.as_millis() as libc::c_int) };
+                    if rc < 0 {
+                        let e = std::io::Error::last_os_error();
+                        if e.kind() != std::io::ErrorKind::Interrupted {
+                            return Err(e).context("poll on the camera");
+                        }
+                    } else if p.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                        bail!("the camera was removed");
+                    }
                 }
             }
         }
