@@ -268,12 +268,14 @@ impl KcamDevice {
         self.complete(job);
     }
 
-    /// Marks a job done and signals the out-fences that may signal now (in seqno order).
+    /// Signals the out-fences that may signal now (in seqno order), then marks the job done: a waiter or io_uring
+    /// completion that sees the list done finds its fence signalled (unless an earlier list's holds it back).
     fn complete(&self, job: &Job) {
-        job.finish(self.waker());
+        job.end();
         if job.has_fence() {
             self.fences.lock().release();
         }
+        job.finish(self.waker());
     }
 
     /// Cancels the queued and running lists of the files `which` selects with `err`; returns the running job,
@@ -284,10 +286,13 @@ impl KcamDevice {
                 .lock()
                 .cancel(which, err, self.waker(), &self.direct_cancel);
         for job in taken.iter() {
-            job.finish_unrun(self.waker());
+            job.end_unrun();
         }
         if taken.iter().any(|j| j.has_fence()) {
             self.fences.lock().release();
+        }
+        for job in taken.iter() {
+            job.finish(self.waker());
         }
         running
     }
@@ -299,10 +304,11 @@ impl KcamDevice {
         job.cancel(err, self.waker());
         let queued = self.queue.lock().take_queued(job);
         if queued {
-            job.finish_unrun(self.waker());
+            job.end_unrun();
             if job.has_fence() {
                 self.fences.lock().release();
             }
+            job.finish(self.waker());
         }
         queued
     }

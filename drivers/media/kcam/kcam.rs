@@ -466,6 +466,33 @@ mod tests {
         Ok(())
     }
 
+    /// A list's fence signals before anyone can see it done (`KCAM_IOC_WAIT`, its io_uring completion): the
+    /// camera ends a job, releases the fences, and only then finishes it. (Finishing first let a waiter return
+    /// with the fence still pending: e2e out-fence and fence-merge failed under load.)
+    #[test]
+    fn fence_signals_before_the_job_is_seen_done() -> Result {
+        let (dev, _vcam) = device()?;
+        let budget = Budget::new(limits(100)?)?;
+        let job = Job::new(
+            1,
+            0,
+            0,
+            list(&[op(uapi::Opcode::Nop, 0, 0, 0)])?,
+            Some(Fence::new(Fence::new_context(), 1, c"kcam-test")?),
+            budget.take_list()?,
+        )?;
+        let mut q = FenceQueue::new();
+        q.reserve()?;
+        q.push(job.clone());
+        job.end();
+        q.release();
+        assert_eq!(job.fence_status(), Some(FenceStatus::Signalled));
+        assert!(!job.is_done());
+        job.finish(dev.waker());
+        assert!(job.is_done());
+        Ok(())
+    }
+
     #[test]
     fn camera_limits_are_enforced() -> Result {
         let budget = Budget::new(limits(100)?)?;
