@@ -531,17 +531,12 @@ pub(crate) struct BenchArgs {
 }
 
 pub(crate) fn bench(cam: &Camera, a: &BenchArgs, stop: &AtomicBool) -> Result<()> {
-    let fps: f64 = std::fs::read_to_string("/sys/module/kcam/parameters/fps")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(30.0);
-    let period_us = 1e6 / fps;
+    // The frame period is measured, not read from the module parameter (Rust modules of 7.3 have no sysfs
+    // parameters): from the frame numbers and timestamps of the buffers that come back, dropped frames included.
+    println!("4 image buffers, {:?}", a.format);
     println!(
-        "frame generator at {fps} fps (period {:.1} ms), 4 image buffers, {:?}",
-        period_us / 1000.0,
-        a.format
+        "      size | generator fps |  written fps | dropped | render ms | render share of a period"
     );
-    println!("      size |  written fps | dropped | render ms | render share of a period");
     for size in &a.sizes {
         let (w, h) = size
             .split_once('x')
@@ -570,7 +565,7 @@ pub(crate) fn bench(cam: &Camera, a: &BenchArgs, stop: &AtomicBool) -> Result<()
                 );
             }
             if i >= 2 {
-                times.push(d.timestamp_ns);
+                times.push((d.frame, d.timestamp_ns));
                 render_us.push(cam.read_reg(DMA, "RENDER_US")? as f64);
             }
             st.requeue(Sink::Image, d.handle)?;
@@ -580,13 +575,17 @@ pub(crate) fn bench(cam: &Camera, a: &BenchArgs, stop: &AtomicBool) -> Result<()
             .read_reg(DMA, "FRAMES_DROPPED")?
             .saturating_sub(dropped0);
         drop(st);
-        let span = (times.last().copied().unwrap_or(0))
-            .saturating_sub(times.first().copied().unwrap_or(0)) as f64
-            / 1e9;
-        let written = (times.len() - 1) as f64 / span.max(1e-9);
+        let (first, last) = (
+            times.first().copied().unwrap_or_default(),
+            times.last().copied().unwrap_or_default(),
+        );
+        let span_s = last.1.saturating_sub(first.1) as f64 / 1e9;
+        let written = (times.len() - 1) as f64 / span_s.max(1e-9);
+        let generated = f64::from(last.0.wrapping_sub(first.0)) / span_s.max(1e-9);
+        let period_us = 1e6 / generated.max(1e-9);
         let render = render_us.iter().sum::<f64>() / render_us.len().max(1) as f64;
         println!(
-            "{:>10} | {written:12.1} | {dropped:7} | {:9.2} | {:5.1} %",
+            "{:>10} | {generated:13.1} | {written:12.1} | {dropped:7} | {:9.2} | {:5.1} %",
             size,
             render / 1000.0,
             100.0 * render / period_us
