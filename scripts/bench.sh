@@ -3,7 +3,8 @@
 # Benchmarks (not tests: they print ratios measured side by side in one run and assert nothing):
 #   1. the Rust analyzer vs the upstream C analyzer in one QEMU boot (achieved rate, rate error, jitter);
 #   2. KCAM: 64 register writes as one list vs 64 single-op ioctls vs 64 single-op io_uring commands in one
-#      io_uring_enter (per-op cost, ratios);
+#      io_uring_enter (per-op cost, ratios); vcam's frames per second written into buffers and render time per
+#      frame size;
 #   3. .sr conversion throughput of gpio-la vs upstream's zip path vs sigrok-cli, and peak memory.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -15,5 +16,8 @@ python3 "$TOP/kunit/host/bench-analyzers.py" "$TOP/build/bench/out"
 echo
 echo "KCAM, vcam, same boot (TCG):"
 sed -n 's/^@@INFO kcam-bench /  /p' "$TOP/build/bench/console.log"
+echo
+echo "KCAM frames, vcam, same boot (TCG): frames written per second and render time per frame size"
+sed -n 's/^@@INFO kcam-frames-bench /  /p' "$TOP/build/bench/console.log"
 echo
 "$TOP/kunit/host/bench-convert.sh"

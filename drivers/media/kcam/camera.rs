@@ -6,6 +6,7 @@
 //! [`Backend`]; the core validates lists with the shared validator (`shared/validate.rs`) and runs them.
 
 use crate::{
+    buffer::Buffer,
     events::EventHub,
     limits::Limits,
     shared::{
@@ -45,11 +46,14 @@ pub(crate) struct EntitySpec {
     pub(crate) regs: &'static [RegSpec],
     /// Bit n: emits event n.
     pub(crate) events: u32,
+    /// Writes buffers (`KCAM_ENTITY_FLAG_BUFFERS`): the driver implements the buffer methods of [`Backend`] for it.
+    pub(crate) buffers: bool,
 }
 
 /// What a running list answers to: cancellation (reset, removal, close, a signal to a synchronous submitter), a
 /// signal to the task running it (the submitter itself on the direct path), the access watchdog, and the data it
-/// brought along (in-fences of `WAIT_FENCE`, parameter buffers of `XFER_PARAM`, both taken at submission).
+/// brought along (in-fences of `WAIT_FENCE`, parameter buffers of `XFER_PARAM`, the buffers of `QUEUE_BUFFER` and
+/// `CANCEL_BUFFER`, all taken at submission).
 pub(crate) struct RunCtx<'a> {
     pub(crate) waker: &'a Arc<Waker>,
     /// 0, or the negative errno the list is cancelled with; changes are followed by a kick of `waker`.
@@ -58,6 +62,8 @@ pub(crate) struct RunCtx<'a> {
     pub(crate) fences: &'a [(u32, Fence)],
     /// `(op index, bytes)` of the list's `XFER_PARAM` operations, in op order.
     pub(crate) params: &'a [(u32, KVVec<u8>)],
+    /// `(op index, buffer)` of the list's `QUEUE_BUFFER` and `CANCEL_BUFFER` operations, in op order.
+    pub(crate) buffers: &'a [(u32, Arc<Buffer>)],
     /// Longest register access or parameter transfer (the watchdog; see [`Access`]).
     pub(crate) access_timeout_ns: u64,
     /// Set when an access outlived `access_timeout_ns`: the device hangs, the list ends.
@@ -76,6 +82,7 @@ impl<'a> RunCtx<'a> {
             cancel,
             fences: &[],
             params: &[],
+            buffers: &[],
             access_timeout_ns,
             hung: Cell::new(false),
         }
@@ -177,9 +184,25 @@ pub(crate) trait Backend: Send + Sync {
     fn xfer_param(&self, cx: &RunCtx<'_>, idx: usize, data: &[u8]) -> Result;
     /// Puts the hardware back to its reset state (`KCAM_IOC_RESET`); no list runs meanwhile.
     fn reset(&self);
-    /// Stops everything of the driver's that could still call into the camera (timers, work): the camera is
-    /// being unregistered.
+    /// Stops everything of the driver's that could still call into the camera (timers, work) and lets go of every
+    /// buffer: the camera is being unregistered.
     fn shutdown(&self);
+    /// Bytes a buffer of entity `idx` must have now (its frame size), or `None` if it writes no buffers.
+    fn buffer_size(&self, _idx: usize) -> Option<usize> {
+        None
+    }
+    /// Queues `buf`, imported for entity `idx`, for a coming frame; returns the buffers queued on the entity.
+    /// Refuses a buffer [`Buffer::is_released`] (checked under the queue's lock, `ENOENT`), one too small for the
+    /// frame (`ENOSPC`), one queued already (`EALREADY`), or a full queue (`EBUSY`). The driver announces the
+    /// written buffer with `BUFFER_DONE` to its file (`EventHub::emit_to`).
+    fn queue_buffer(&self, _cx: &RunCtx<'_>, _idx: usize, _buf: &Arc<Buffer>) -> Result<u64> {
+        Err(EINVAL)
+    }
+    /// Takes back every queued buffer `which` selects, without `BUFFER_DONE`; when it returns, none of them is
+    /// being written or will be. Returns whether any was queued.
+    fn cancel_buffers(&self, _which: &dyn Fn(&Buffer) -> bool) -> bool {
+        false
+    }
 }
 
 /// What a driver gets from the core to build its backend: where to emit events, what to kick when a blocked
@@ -220,6 +243,7 @@ impl Topology for Camera {
             num_regs: e.regs.len() as u32,
             reg_width: e.reg_width,
             event_mask: e.events,
+            buffers: e.buffers,
         })
     }
 
@@ -346,6 +370,22 @@ impl Camera {
                 self.events
                     .wait(cx, self.index_of(op.entity_id)?, op.event, op.timeout_ns)?;
                 Ok(0)
+            }
+            Opcode::QueueBuffer | Opcode::CancelBuffer => {
+                let idx = self.index_of(op.entity_id)?;
+                // Taken at submission (`list.rs`), which checked it is this file's and of this entity.
+                let buf = cx
+                    .buffers
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, b)| b)
+                    .ok_or(ENOENT)?;
+                if opcode == Opcode::QueueBuffer {
+                    self.backend.queue_buffer(cx, idx, buf)
+                } else {
+                    let queued = self.backend.cancel_buffers(&|b| core::ptr::eq(b, &**buf));
+                    Ok(u64::from(queued))
+                }
             }
             Opcode::WaitFence => {
                 let fence = cx

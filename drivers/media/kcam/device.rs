@@ -8,6 +8,7 @@
 //! a list runs or the camera resets; nothing that can wait on userspace (a page fault, a copy) happens under it.
 
 use crate::{
+    buffer::Buffer,
     camera::{Backend, Camera, CameraCtx, EntitySpec, RunCtx},
     fence::{self, Fence},
     glue,
@@ -142,17 +143,24 @@ impl KcamDevice {
             // CAST: small constants.
             max_pending: MAX_PENDING as u32,
             max_events: crate::events::QUEUE_LEN as u32,
-            flags: 0,
+            flags: if self.camera.entities.iter().any(|e| e.buffers) {
+                uapi::CAP_BUFFERS
+            } else {
+                0
+            },
             max_lists: limits.max_lists,
             max_queued_param_bytes: limits.max_queued_param_bytes,
             max_subscribers: limits.max_subscribers,
             access_timeout_ns: limits.access_timeout_ns,
-            reserved: [0; 2],
+            max_buffers: limits.max_buffers,
+            // CAST: a small constant.
+            max_file_buffers: crate::buffer::MAX_FILE_BUFFERS as u32,
+            reserved: [0; 1],
         }
     }
 
     pub(crate) fn enum_entity(&self, d: &mut EntityDesc) -> Result {
-        if d.reserved0 != 0 || d.reserved != [0; 2] {
+        if d.flags != 0 || d.reserved != [0; 2] {
             return Err(EINVAL);
         }
         let e = self.camera.entities.get(d.index as usize).ok_or(EINVAL)?;
@@ -164,6 +172,11 @@ impl KcamDevice {
             num_regs: e.regs.len() as u32,
             reg_width: e.reg_width,
             event_mask: e.events,
+            flags: if e.buffers {
+                uapi::ENTITY_FLAG_BUFFERS
+            } else {
+                0
+            },
             ..EntityDesc::query(d.index)
         };
         copy_name(&mut d.name, e.name);
@@ -204,6 +217,7 @@ impl KcamDevice {
             ops,
             fences,
             params,
+            buffers,
             ..
         } = list;
         let cx = RunCtx {
@@ -211,6 +225,7 @@ impl KcamDevice {
             cancel,
             fences,
             params,
+            buffers,
             access_timeout_ns: self.budget.limits().access_timeout_ns,
             hung: Cell::new(false),
         };
@@ -253,12 +268,14 @@ impl KcamDevice {
         self.complete(job);
     }
 
-    /// Marks a job done and signals the out-fences that may signal now (in seqno order).
+    /// Signals the out-fences that may signal now (in seqno order), then marks the job done: a waiter or io_uring
+    /// completion that sees the list done finds its fence signalled (unless an earlier list's holds it back).
     fn complete(&self, job: &Job) {
-        job.finish(self.waker());
+        job.end();
         if job.has_fence() {
             self.fences.lock().release();
         }
+        job.finish(self.waker());
     }
 
     /// Cancels the queued and running lists of the files `which` selects with `err`; returns the running job,
@@ -269,10 +286,13 @@ impl KcamDevice {
                 .lock()
                 .cancel(which, err, self.waker(), &self.direct_cancel);
         for job in taken.iter() {
-            job.finish_unrun(self.waker());
+            job.end_unrun();
         }
         if taken.iter().any(|j| j.has_fence()) {
             self.fences.lock().release();
+        }
+        for job in taken.iter() {
+            job.finish(self.waker());
         }
         running
     }
@@ -284,10 +304,11 @@ impl KcamDevice {
         job.cancel(err, self.waker());
         let queued = self.queue.lock().take_queued(job);
         if queued {
-            job.finish_unrun(self.waker());
+            job.end_unrun();
             if job.has_fence() {
                 self.fences.lock().release();
             }
+            job.finish(self.waker());
         }
         queued
     }
@@ -318,6 +339,12 @@ impl KcamDevice {
             glue::sleep_killable(1_000_000);
         }
         Ok(())
+    }
+
+    /// Takes back, from the driver, every buffer `which` selects that is queued or being written; when this returns,
+    /// none of them is written any more.
+    pub(crate) fn cancel_buffers(&self, which: &dyn Fn(&Buffer) -> bool) {
+        self.camera.backend.cancel_buffers(which);
     }
 
     /// `KCAM_IOC_RESET`: cancels every list (`-ECANCELED`), waits for the running one to stop, then puts the
@@ -408,7 +435,7 @@ impl KcamDevice {
             let _exec = self.exec.lock();
             self.run_list(&self.direct_cancel, list)
         };
-        list.drop_params();
+        list.drop_inputs();
         let more = {
             let mut q = self.queue.lock();
             q.direct = None;

@@ -7,6 +7,9 @@
 //! as a jump. A file's queue holds at most [`QUEUE_LEN`] events; on overflow the oldest goes and `dropped`
 //! counts it (reported with the next dequeued event), never silently.
 //!
+//! `BUFFER_DONE` is a file's own: it goes only to the file whose buffer it announces ([`EventHub::emit_to`]), and
+//! its sequence counts that file's `BUFFER_DONE` events of the entity, so the file still sees a loss as a jump.
+//!
 //! Only files with at least one subscription are on the hub's list, which every emitted event walks with
 //! interrupts off; the list has room for the camera's `max_subscribers` from the start (more: `EUSERS`), so
 //! subscribing never allocates under the lock and an event's cost is bounded.
@@ -66,6 +69,8 @@ struct Queue {
     subs: u64,
     events: KVec<Event>,
     dropped: u32,
+    /// Next sequence number of this file's own events (`BUFFER_DONE`), per entity index.
+    own_seq: KVec<u64>,
     stream: Option<Stream>,
 }
 
@@ -157,6 +162,7 @@ impl EventHub {
 
     /// A new file's events: no subscription yet, so not on the hub's list.
     pub(crate) fn open(&self) -> Result<Arc<FileEvents>> {
+        let entities = self.inner.lock().seq.len();
         Arc::pin_init(
             try_pin_init!(FileEvents {
                 queue <- new_spinlock_irq!(
@@ -164,6 +170,7 @@ impl EventHub {
                         subs: 0,
                         events: KVec::with_capacity(QUEUE_LEN, GFP_KERNEL_ACCOUNT)?,
                         dropped: 0,
+                        own_seq: KVec::from_elem(0, entities, GFP_KERNEL_ACCOUNT)?,
                         stream: None,
                     },
                     "FileEvents::queue"
@@ -251,20 +258,63 @@ impl EventHub {
             if q.subs & b == 0 {
                 continue;
             }
-            if q.events.len() >= QUEUE_LEN {
-                // Overflow: the oldest goes, and the reader is told how many.
-                let _ = q.events.remove(0);
-                q.dropped = q.dropped.saturating_add(1);
-            }
-            // Within the capacity the queue was given at open (one was removed above if it was full).
-            let _ = q.events.push_within_capacity(ev);
-            if let Some(stream) = &mut q.stream {
-                stream.tell();
-            }
+            q.push(ev);
             drop(q);
             f.readable.notify_all();
         }
         drop(inner);
+        self.waker.kick();
+    }
+
+    /// Emits `event` (with `data` and `status`) from the entity at index `idx` (id `id`) to file `f` only, if it
+    /// subscribed to it, numbered in that file's own sequence (see the module documentation).
+    pub(crate) fn emit_to(
+        &self,
+        f: &FileEvents,
+        idx: usize,
+        id: u32,
+        event: u32,
+        data: [u64; 2],
+        status: i32,
+    ) {
+        let Ok(b) = bit(idx, event) else {
+            return;
+        };
+        {
+            // `WAIT_EVENT` waits for any event of the entity: it counts this one too.
+            let mut inner = self.inner.lock();
+            if let Some(seq) = inner
+                .seq
+                .get_mut(idx)
+                .and_then(|s| s.get_mut(event as usize))
+            {
+                *seq += 1;
+            }
+        }
+        let pushed = {
+            let mut q = f.queue.lock();
+            if q.subs & b == 0 {
+                false
+            } else if let Some(seq) = q.own_seq.get_mut(idx) {
+                    let sequence = *seq;
+                    *seq += 1;
+                    q.push(Event {
+                        entity_id: id,
+                        event,
+                        sequence,
+                        timestamp_ns: now_ns(),
+                        data,
+                        status,
+                        ..Event::default()
+                    });
+                true
+            } else {
+                false
+            }
+        };
+        if pushed {
+            f.readable.notify_all();
+        }
         self.waker.kick();
     }
 
@@ -335,6 +385,21 @@ impl EventHub {
                 Err(e) => Some(Err(e)),
             })
         })
+    }
+}
+
+impl Queue {
+    /// Queues `ev`; on overflow the oldest goes, and the reader is told how many.
+    fn push(&mut self, ev: Event) {
+        if self.events.len() >= QUEUE_LEN {
+            let _ = self.events.remove(0);
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        // Within the capacity the queue was given at open (one was removed above if it was full).
+        let _ = self.events.push_within_capacity(ev);
+        if let Some(stream) = &mut self.stream {
+            stream.tell();
+        }
     }
 }
 

@@ -2,13 +2,16 @@
 
 //! An open `/dev/kcamN`: its ioctls, its asynchronous submissions, its event subscriptions and `poll`.
 //!
-//! Files share the camera, not their event subscriptions and queues, nor their submissions: another file can
-//! neither wait for them, cancel them nor see their results. Closing a file cancels its queued and running lists.
-//! The io_uring commands of a file (`uring.rs`) go through the same submission steps ([`KcamFile::check_header`],
-//! [`KcamFile::read_list`], [`KcamDevice::queue_job`]).
+//! Files share the camera, not their event subscriptions and queues, nor their submissions and buffers: another
+//! file can neither wait for them, cancel them nor see their results, nor name its buffers. Closing a file cancels
+//! its queued and running lists and takes its buffers back from the camera. The io_uring commands of a file
+//! (`uring.rs`) go through the same submission steps ([`KcamFile::check_header`], [`KcamFile::read_list`],
+//! [`KcamDevice::queue_job`]).
 
 use crate::{
+    buffer::Buffers,
     device::{KcamDevice, MAX_PENDING},
+    dmabuf::MappedDmaBuf,
     events::FileEvents,
     fence::FenceFd,
     limits::ListSlot,
@@ -16,7 +19,10 @@ use crate::{
     registry,
     sched::Job,
     shared::{
-        uapi::{self, Cancel, Caps, EntityDesc, Event, EventSub, RegDesc, Reset, Submit, Wait},
+        uapi::{
+            self, BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, RegDesc, Reset,
+            Submit, Wait,
+        },
         validate,
     },
     uring,
@@ -41,6 +47,8 @@ const IOC_SUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_SUBSCRIBE);
 const IOC_UNSUBSCRIBE: u32 = _IOW::<EventSub>(MAGIC, uapi::IOC_NR_UNSUBSCRIBE);
 pub(crate) const IOC_DQEVENT: u32 = _IOR::<Event>(MAGIC, uapi::IOC_NR_DQEVENT);
 const IOC_RESET: u32 = _IOW::<Reset>(MAGIC, uapi::IOC_NR_RESET);
+const IOC_IMPORT_BUFFER: u32 = _IOWR::<BufferImport>(MAGIC, uapi::IOC_NR_IMPORT_BUFFER);
+const IOC_RELEASE_BUFFER: u32 = _IOW::<BufferRelease>(MAGIC, uapi::IOC_NR_RELEASE_BUFFER);
 pub(crate) const IOC_CANCEL: u32 = _IOW::<Cancel>(MAGIC, uapi::IOC_NR_CANCEL);
 
 /// Whether `cmd` is one of ours with another size or direction than we know (an old or new struct layout).
@@ -61,6 +69,9 @@ pub(crate) struct KcamFile {
     /// Asynchronous submissions not yet reaped by `KCAM_IOC_WAIT`.
     #[pin]
     pending: Mutex<KVec<Arc<Job>>>,
+    /// Imported buffers, by handle.
+    #[pin]
+    buffers: Mutex<Buffers>,
 }
 
 #[pinned_drop]
@@ -72,6 +83,14 @@ impl PinnedDrop for KcamFile {
         if let Some(running) = self.dev.cancel(|owner| owner == id, ECANCELED) {
             let _ = self.dev.wait_stopped(&running);
         }
+        // Released first, so that a list still holding one (a killed submitter's, still stopping) cannot queue it
+        // again; then taken back from the camera, which waits for a write in progress to stop.
+        let buffers = self.buffers.lock().take_all();
+        for b in buffers.iter() {
+            b.release();
+        }
+        self.dev.cancel_buffers(&|b| b.owner == id);
+        drop(buffers);
         self.dev.camera.events.close(&self.events);
     }
 }
@@ -113,7 +132,7 @@ impl KcamFile {
             return Err(list::reject(s, r));
         }
         if s.flags & uapi::SUBMIT_TEST_ONLY != 0 {
-            List::read(&dev.camera, s, None)?;
+            List::read(&dev.camera, s, None, |h| self.buffers.lock().get(h))?;
             return Ok(false);
         }
         Ok(true)
@@ -123,7 +142,9 @@ impl KcamFile {
     /// list, validated, with everything it needs copied in.
     pub(crate) fn read_list(&self, s: &mut Submit) -> Result<(List, ListSlot)> {
         let slot = self.dev.budget.take_list()?;
-        let list = List::read(&self.dev.camera, s, Some(&self.dev.budget))?;
+        let list = List::read(&self.dev.camera, s, Some(&self.dev.budget), |h| {
+            self.buffers.lock().get(h)
+        })?;
         Ok((list, slot))
     }
 
@@ -187,6 +208,38 @@ impl KcamFile {
     fn abandon(&self, job: &Arc<Job>) {
         self.pending.lock().retain(|j| !Arc::ptr_eq(j, job));
         self.dev.stop_job(job, ECANCELED);
+    }
+
+    /// `KCAM_IOC_IMPORT_BUFFER`: maps the dma-buf `imp.fd` for entity `imp.entity_id` and gives it a handle of this
+    /// file (see `include/uapi/linux/kcam.h` for the errors). `imp.size` is set once the dma-buf is known.
+    fn import(&self, imp: &mut BufferImport) -> Result {
+        if imp.handle != 0 || imp.flags != 0 || imp.size != 0 || imp.reserved != [0; 2] {
+            return Err(EINVAL);
+        }
+        let dev = &self.dev;
+        let idx = dev.camera.index_of(imp.entity_id)?;
+        let need = dev.camera.backend.buffer_size(idx).ok_or(EINVAL)?;
+        let dmabuf = MappedDmaBuf::import(imp.fd)?;
+        imp.size = dmabuf.size() as u64;
+        if dmabuf.size() < need {
+            return Err(ENOSPC);
+        }
+        let slot = dev.budget.take_buffer()?;
+        let buf = self
+            .buffers
+            .lock()
+            .add(dmabuf, self.id, idx, self.events.clone(), slot)?;
+        imp.handle = buf.handle;
+        Ok(())
+    }
+
+    /// Undoes an import whose reply could not be written (userspace never learnt the handle), or releases a
+    /// buffer (`KCAM_IOC_RELEASE_BUFFER`): the camera takes it back if queued, and never writes it again.
+    fn release(&self, handle: u32) -> Result {
+        let buf = self.buffers.lock().remove(handle)?;
+        buf.release();
+        self.dev.cancel_buffers(&|b| core::ptr::eq(b, &*buf));
+        Ok(())
     }
 
     /// `KCAM_IOC_CANCEL`: a list of this file, by seqno, or its event stream.
@@ -265,6 +318,7 @@ impl MiscDevice for KcamFile {
                 id,
                 events,
                 pending <- new_mutex!(KVec::new(), "KcamFile::pending"),
+                buffers <- new_mutex!(Buffers::new(), "KcamFile::buffers"),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -322,6 +376,28 @@ impl MiscDevice for KcamFile {
             IOC_DQEVENT => me
                 .events
                 .dequeue(|e| user(size_of::<Event>()).writer().write(e))?,
+            IOC_IMPORT_BUFFER => {
+                let (mut r, mut w) = user(size_of::<BufferImport>()).reader_writer();
+                let mut imp = r.read::<BufferImport>()?;
+                let res = me.import(&mut imp);
+                // `size` goes back even when the buffer is too small, so the caller learns what it gave.
+                if let Err(e) = w.write(&imp) {
+                    if res.is_ok() {
+                        let _ = me.release(imp.handle);
+                    }
+                    return Err(e);
+                }
+                res?;
+            }
+            IOC_RELEASE_BUFFER => {
+                let rel = user(size_of::<BufferRelease>())
+                    .reader()
+                    .read::<BufferRelease>()?;
+                if rel.flags != 0 || rel.reserved != [0; 2] {
+                    return Err(EINVAL);
+                }
+                me.release(rel.handle)?;
+            }
             IOC_RESET => {
                 let reset = user(size_of::<Reset>()).reader().read::<Reset>()?;
                 if reset.flags != 0 || reset.reserved0 != 0 || reset.reserved != [0; 2] {

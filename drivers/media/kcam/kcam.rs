@@ -10,14 +10,17 @@
 //! The files, by concern: `registry.rs` (registration, device nodes), `device.rs` (a camera's queue, worker,
 //! fences, reset and removal), `file.rs` (an open file and its ioctls), `list.rs` (a list crossing the user
 //! boundary), `sched.rs` (jobs, the FIFO, in-order fences), `camera.rs` (running a list against the driver),
-//! `limits.rs` (per-camera limits), `events.rs`, `fence.rs`, `waker.rs`, `uring.rs` (io_uring commands and the
-//! glue adding `poll` and `uring_cmd` to the file), `hook.rs` (how a job or an event stream tells its io_uring
-//! command), and the no_std uAPI and validator in `shared/`.
+//! `buffer.rs` (imported buffers and a file's handles), `dmabuf.rs` (dma-buf import, mapping and CPU access),
+//! `limits.rs` (per-camera limits), `events.rs`, `fence.rs`, `waker.rs`, `uring.rs` (io_uring commands and the glue
+//! adding `poll` and `uring_cmd` to the file), `hook.rs` (how a job or an event stream tells its io_uring command);
+//! vcam's registers and frame generator (`vcam.rs`) and its frame pipeline (`vcam_pipeline.rs`); and in `shared/`
+//! the no_std uAPI, validator, and vcam's formats and image pipeline (`vcam_uapi.rs`, `frame.rs`).
 //!
 //! `/dev/kcamN` (mode 0600, root: grant access with a udev rule) speaks the uAPI of
 //! `include/uapi/linux/kcam.h`: `KCAM_IOC_QUERY_CAPS`, `KCAM_IOC_ENUM_ENTITY`, `KCAM_IOC_ENUM_REG`,
 //! `KCAM_IOC_SUBMIT` (synchronous, `TEST_ONLY`, or `ASYNC` with an optional sync_file out-fence),
-//! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT`, `KCAM_IOC_RESET` and `KCAM_IOC_CANCEL`; the same
+//! `KCAM_IOC_WAIT`, `KCAM_IOC_SUBSCRIBE`/`UNSUBSCRIBE`/`DQEVENT`, `KCAM_IOC_RESET`, `KCAM_IOC_CANCEL` and
+//! `KCAM_IOC_IMPORT_BUFFER`/`RELEASE_BUFFER` (dma-bufs the camera writes frames and statistics into); the same
 //! submission, cancellation and (multishot) event dequeue as `IORING_OP_URING_CMD` commands; `poll`.
 //!
 //! A submitted list is validated whole, and everything it needs from userspace copied in, before anything runs.
@@ -34,11 +37,14 @@ use kernel::{
     transmute::{AsBytes, FromBytes},
 };
 
+mod buffer;
 mod camera;
 mod device;
+mod dmabuf;
 mod events;
 mod fence;
 mod file;
+mod frame_kunit;
 mod glue;
 mod hook;
 mod limits;
@@ -47,6 +53,7 @@ mod registry;
 mod sched;
 mod uring;
 mod vcam;
+mod vcam_pipeline;
 mod waker;
 
 /// The uAPI and the validator, shared with the host crate `tools/kcam` (which tests them against the C header).
@@ -56,16 +63,25 @@ mod uapi;
 #[allow(unreachable_pub, dead_code)]
 #[path = "shared/validate.rs"]
 mod validate;
+/// vcam's formats and buffers, and its image pipeline, shared with `tools/kcam` (cargo tests, the 3A simulation).
+#[allow(unreachable_pub, dead_code, missing_docs)]
+#[path = "shared/vcam_uapi.rs"]
+mod vcam_uapi;
+#[allow(unreachable_pub, dead_code)]
+#[path = "shared/frame.rs"]
+mod frame;
 
 #[allow(dead_code)]
 #[path = "../../common/owned_debugfs.rs"]
 mod owned_debugfs;
 
 mod shared {
-    pub(crate) use super::{uapi, validate};
+    pub(crate) use super::{frame, uapi, validate, vcam_uapi};
 }
 
-use uapi::{Cancel, Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait};
+use uapi::{
+    BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait,
+};
 
 // The uAPI structs are `repr(C)` integers and integer arrays with explicit padding (the invariant of
 // `shared/uapi.rs`): every bit pattern is valid, and none has padding bytes or pointers.
@@ -100,6 +116,20 @@ unsafe impl FromBytes for EventSub {}
 // SAFETY: See above.
 unsafe impl AsBytes for Event {}
 // SAFETY: See above.
+unsafe impl FromBytes for BufferImport {}
+// SAFETY: See above.
+unsafe impl AsBytes for BufferImport {}
+// SAFETY: See above.
+unsafe impl FromBytes for BufferRelease {}
+// SAFETY: The statistics buffer's layout: `repr(C)` integers and arrays of a `repr(C)` struct of `u16`s, without
+// padding (the invariant of `shared/vcam_uapi.rs`), written to userspace as bytes.
+unsafe impl AsBytes for vcam_uapi::Stats {}
+// SAFETY: All-zero bytes are a valid `Stats` (integers only, see above); it is allocated zeroed.
+unsafe impl Zeroable for vcam_uapi::Stats {}
+// SAFETY: `frame::Renderer` holds integers and integer arrays only (its documentation says so), so all-zero bytes
+// are a valid (idle) renderer; it is allocated zeroed, being too big for the stack.
+unsafe impl Zeroable for frame::Renderer {}
+// SAFETY: See above.
 unsafe impl FromBytes for Cancel {}
 
 module! {
@@ -124,6 +154,10 @@ module! {
         max_subscribers: u32 {
             default: 32,
             description: "files with event subscriptions per camera (more: EUSERS)",
+        },
+        max_buffers: u32 {
+            default: 128,
+            description: "imported buffers per camera, all files together (more: ENFILE)",
         },
         access_timeout_ms: u32 {
             default: 2000,
@@ -154,6 +188,7 @@ impl kernel::Module for KcamModule {
             module_parameters::max_lists.value(),
             module_parameters::max_queued_param_bytes.value(),
             module_parameters::max_subscribers.value(),
+            module_parameters::max_buffers.value(),
             module_parameters::access_timeout_ms.value(),
         )
         .inspect_err(|_| {
@@ -203,7 +238,7 @@ mod tests {
     }
 
     fn limits(access_timeout_ms: u32) -> Result<Limits> {
-        Limits::new(8, 64, 2, access_timeout_ms)
+        Limits::new(8, 64, 2, 4, access_timeout_ms)
     }
 
     /// A camera with vcam as its backend (not registered: no device node), and that vcam.
@@ -255,6 +290,7 @@ mod tests {
             fences: KVec::new(),
             params: KVec::new(),
             param_bytes: None,
+            buffers: KVec::new(),
         })
     }
 
@@ -427,6 +463,33 @@ mod tests {
         q.release();
         assert_eq!(status(&first), Some(FenceStatus::Signalled));
         assert_eq!(status(&second), Some(FenceStatus::Failed(ECANCELED)));
+        Ok(())
+    }
+
+    /// A list's fence signals before anyone can see it done (`KCAM_IOC_WAIT`, its io_uring completion): the
+    /// camera ends a job, releases the fences, and only then finishes it. (Finishing first let a waiter return
+    /// with the fence still pending: e2e out-fence and fence-merge failed under load.)
+    #[test]
+    fn fence_signals_before_the_job_is_seen_done() -> Result {
+        let (dev, _vcam) = device()?;
+        let budget = Budget::new(limits(100)?)?;
+        let job = Job::new(
+            1,
+            0,
+            0,
+            list(&[op(uapi::Opcode::Nop, 0, 0, 0)])?,
+            Some(Fence::new(Fence::new_context(), 1, c"kcam-test")?),
+            budget.take_list()?,
+        )?;
+        let mut q = FenceQueue::new();
+        q.reserve()?;
+        q.push(job.clone());
+        job.end();
+        q.release();
+        assert_eq!(job.fence_status(), Some(FenceStatus::Signalled));
+        assert!(!job.is_done());
+        job.finish(dev.waker());
+        assert!(job.is_done());
         Ok(())
     }
 

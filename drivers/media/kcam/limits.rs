@@ -4,8 +4,9 @@
 //!
 //! Per-file limits (`max_pending`) alone do not bound a camera: more files lift them. So each camera also counts
 //! the lists in flight ([`Budget::take_list`], `-ENOSPC` beyond `max_lists`) and the parameter bytes held for lists
-//! not yet run ([`Budget::take_param_bytes`], `-ENOBUFS` beyond `max_queued_param_bytes`); the event hub bounds its
-//! subscribers (`-EUSERS`). What a list holds is allocated with `GFP_KERNEL_ACCOUNT`, so it is charged to the
+//! not yet run ([`Budget::take_param_bytes`], `-ENOBUFS` beyond `max_queued_param_bytes`) and the imported buffers
+//! ([`Budget::take_buffer`], `-ENFILE` beyond `max_buffers`; each file has at most `MAX_FILE_BUFFERS`, `-EMFILE`);
+//! the event hub bounds its subscribers (`-EUSERS`). What a list holds is allocated with `GFP_KERNEL_ACCOUNT`, so it is charged to the
 //! submitter's memory cgroup. The values are module parameters of `kcam.ko`, reported by `KCAM_IOC_QUERY_CAPS`.
 
 use kernel::{
@@ -25,6 +26,8 @@ pub(crate) struct Limits {
     pub(crate) max_queued_param_bytes: u32,
     /// Files with event subscriptions.
     pub(crate) max_subscribers: u32,
+    /// Imported buffers, all files together.
+    pub(crate) max_buffers: u32,
     /// Watchdog of one register access or parameter transfer.
     pub(crate) access_timeout_ns: u64,
 }
@@ -35,11 +38,13 @@ impl Limits {
         max_lists: u32,
         max_queued_param_bytes: u32,
         max_subscribers: u32,
+        max_buffers: u32,
         access_timeout_ms: u32,
     ) -> Result<Self> {
         if max_lists == 0
             || max_queued_param_bytes == 0
             || max_subscribers == 0
+            || max_buffers == 0
             || !(1..=60_000).contains(&access_timeout_ms)
         {
             return Err(EINVAL);
@@ -48,6 +53,7 @@ impl Limits {
             max_lists,
             max_queued_param_bytes,
             max_subscribers,
+            max_buffers,
             access_timeout_ns: u64::from(access_timeout_ms) * 1_000_000,
         })
     }
@@ -57,6 +63,7 @@ impl Limits {
 pub(crate) struct Budget {
     lists: Atomic<u32>,
     param_bytes: Atomic<u32>,
+    buffers: Atomic<u32>,
     limits: Limits,
 }
 
@@ -80,6 +87,7 @@ impl Budget {
             Self {
                 lists: Atomic::new(0),
                 param_bytes: Atomic::new(0),
+                buffers: Atomic::new(0),
                 limits,
             },
             GFP_KERNEL,
@@ -107,6 +115,25 @@ impl Budget {
             budget: self.clone(),
             n,
         })
+    }
+}
+
+impl Budget {
+    /// One imported buffer more, until the returned slot is dropped; `ENFILE` when the camera has `max_buffers`.
+    pub(crate) fn take_buffer(self: &Arc<Self>) -> Result<BufferSlot> {
+        if !take(&self.buffers, 1, self.limits.max_buffers) {
+            return Err(ENFILE);
+        }
+        Ok(BufferSlot(self.clone()))
+    }
+}
+
+/// An imported buffer counted (see [`Budget::take_buffer`]).
+pub(crate) struct BufferSlot(Arc<Budget>);
+
+impl Drop for BufferSlot {
+    fn drop(&mut self) {
+        self.0.buffers.fetch_sub(1, Relaxed);
     }
 }
 

@@ -4,12 +4,14 @@
 //!
 //! Everything a list needs from userspace is copied in by [`List::read`], in the submitter's context, while the
 //! submit ioctl runs: the operations, the bytes of every `XFER_PARAM` (charged to the submitter's memory cgroup
-//! and to the camera's parameter budget) and the fences of every `WAIT_FENCE`. After the ioctl returns, the list
+//! and to the camera's parameter budget), the fences of every `WAIT_FENCE` and the buffers of every `QUEUE_BUFFER`
+//! and `CANCEL_BUFFER` (looked up by handle in the submitting file's buffers). After the ioctl returns, the list
 //! never touches the submitter's memory again: it may run in a worker, which has no user address space of its
 //! own. Results go back by [`write_results`], called by the submitter (`KCAM_IOC_SUBMIT`) or the waiter
 //! (`KCAM_IOC_WAIT`) in its own context.
 
 use crate::{
+    buffer::Buffer,
     camera::Camera,
     fence::Fence,
     limits::{Budget, ParamBytes},
@@ -34,6 +36,8 @@ pub(crate) struct List {
     pub(crate) params: KVec<(u32, KVVec<u8>)>,
     /// The camera budget `params` holds (`None` for `TEST_ONLY`, which holds them only while validating).
     pub(crate) param_bytes: Option<ParamBytes>,
+    /// `(op index, buffer)` of the `QUEUE_BUFFER` and `CANCEL_BUFFER` operations, in op order.
+    pub(crate) buffers: KVec<(u32, Arc<Buffer>)>,
 }
 
 /// Records a rejection in the submission's reply fields and gives its errno.
@@ -69,10 +73,12 @@ impl List {
 
     /// Reads the list of `s` and everything it refers to, validating it whole; nothing of it has run or will run
     /// if this fails. With `budget`, the parameter bytes are charged to it (`ENOBUFS` if they do not fit).
+    /// `buffer` looks up the submitting file's buffers by handle.
     pub(crate) fn read(
         camera: &Camera,
         s: &mut Submit,
         budget: Option<&Arc<Budget>>,
+        buffer: impl Fn(u32) -> Option<Arc<Buffer>>,
     ) -> Result<Self> {
         let count = s.count as usize;
         let bytes = count.checked_mul(size_of::<Op>()).ok_or(E2BIG)?;
@@ -130,18 +136,41 @@ impl List {
                 fences.push((index, fence), GFP_KERNEL_ACCOUNT)?;
             }
         }
+        let mut buffers = KVec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if !matches!(
+                Opcode::from_raw(op.opcode),
+                Some(Opcode::QueueBuffer | Opcode::CancelBuffer)
+            ) {
+                continue;
+            }
+            // CAST: `i` < `count`, a u32.
+            let index = i as u32;
+            let bad = |errno| validate::Rejection {
+                index,
+                reason: uapi::Reason::BadBuffer,
+                errno,
+            };
+            let buf = buffer(validate::buffer_handle(op)).ok_or_else(|| reject(s, bad(errno::ENOENT)))?;
+            if camera.index_of(op.entity_id).ok() != Some(buf.entity) {
+                return Err(reject(s, bad(errno::EINVAL)));
+            }
+            buffers.push((index, buf), GFP_KERNEL_ACCOUNT)?;
+        }
         Ok(Self {
             ops,
             fences,
             params,
             param_bytes,
+            buffers,
         })
     }
 
-    /// Lets go of the parameter buffers and their budget (the list ran, or never will).
-    pub(crate) fn drop_params(&mut self) {
+    /// Lets go of the parameter buffers and their budget, and of the image buffers (the list ran, or never will).
+    pub(crate) fn drop_inputs(&mut self) {
         self.params = KVec::new();
         self.param_bytes = None;
+        self.buffers = KVec::new();
     }
 }
 

@@ -44,7 +44,10 @@ pub(crate) struct Job {
     pub(crate) ops_ptr: u64,
     /// 0, or the negative errno the job is cancelled with.
     pub(crate) cancel: Atomic<i32>,
-    /// Set once `data` holds the results; never cleared.
+    /// Set once `data` holds the final results, before the fence may signal; never cleared.
+    ended: Atomic<bool>,
+    /// Set once `data` holds the results and the fence signalled if it could (after `ended`); never cleared. What
+    /// waiters and the hook see, so that a list seen done has its fence signalled unless an earlier one holds it.
     done: Atomic<bool>,
     #[pin]
     pub(crate) data: Mutex<JobData>,
@@ -74,6 +77,7 @@ impl Job {
                 owner,
                 ops_ptr,
                 cancel: Atomic::new(0),
+                ended: Atomic::new(false),
                 done: Atomic::new(false),
                 data <- new_mutex!(JobData { list, failed: None }, "Job::data"),
                 out_fence,
@@ -98,10 +102,17 @@ impl Job {
         waker.kick();
     }
 
-    /// Marks the job done (its `data` holds the results) and calls its hook. Its fence is signalled by the
-    /// camera's [`FenceQueue`].
+    /// Marks the job's results final: its fence may signal ([`FenceQueue::release`]), waiters do not see it done
+    /// yet. Idempotent.
+    pub(crate) fn end(&self) {
+        self.data.lock().list.drop_inputs();
+        self.ended.store(true, Release);
+    }
+
+    /// Marks the job done (its `data` holds the results; [`Job::end`] if it was not) and calls its hook. Its fence
+    /// is signalled by the camera's [`FenceQueue`], released between `end` and `finish`.
     pub(crate) fn finish(&self, waker: &Waker) {
-        self.data.lock().list.drop_params();
+        self.end();
         self.done.store(true, Release);
         waker.kick();
         // Taken after `done` is set: `on_done` either stored the hook before (it is called here) or sees `done`.
@@ -123,8 +134,9 @@ impl Job {
         }
     }
 
-    /// Finishes a job that never ran: its first op gets the cancellation's error, the others `-ECANCELED`.
-    pub(crate) fn finish_unrun(&self, waker: &Waker) {
+    /// Ends a job that never ran ([`Job::end`]): its first op gets the cancellation's error, the others
+    /// `-ECANCELED`.
+    pub(crate) fn end_unrun(&self) {
         let first = match self.cancel.load(Relaxed) {
             0 => ECANCELED.to_errno(),
             e => e,
@@ -136,6 +148,12 @@ impl Job {
             }
             d.failed = (!d.list.ops.is_empty()).then_some(0);
         }
+        self.end();
+    }
+
+    /// Finishes a job that never ran ([`Job::end_unrun`], then [`Job::finish`]).
+    pub(crate) fn finish_unrun(&self, waker: &Waker) {
+        self.end_unrun();
         self.finish(waker);
     }
 
@@ -264,9 +282,9 @@ impl FenceQueue {
         let _ = self.jobs.push_within_capacity(job);
     }
 
-    /// Signals the fences of the done jobs at the front, in order.
+    /// Signals the fences of the ended jobs at the front, in order.
     pub(crate) fn release(&mut self) {
-        while self.jobs.first().is_some_and(|j| j.is_done()) {
+        while self.jobs.first().is_some_and(|j| j.ended.load(Acquire)) {
             if let Ok(job) = self.jobs.remove(0) {
                 job.signal_fence();
             }

@@ -1,21 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! vcam: a virtual camera for testing KCAM: sensor → CSI receiver → ISP → DMA writer, with memory-backed
-//! registers. Writes keep the read-only bits; a parameter buffer sent to the ISP bumps `PARAMS_SEQ`, records its
-//! length and folds its bytes into `PARAMS_SUM`, so a test can see that it arrived intact.
+//! registers, rendering real frames (`include/uapi/linux/vcam.h`, `shared/frame.rs`). Writes keep the read-only
+//! bits; a parameter buffer sent to the ISP bumps `PARAMS_SEQ`, records its length and folds its bytes into
+//! `PARAMS_SUM`, so a test can see that it arrived intact; one that is a `struct vcam_isp_params` also sets the
+//! ISP's black level and white-balance gains (its read-only `BLACK_LEVEL`, `WB_GAIN_*` registers).
 //!
 //! Streaming: setting the sensor's `CTRL` bit 0 starts a frame generator at `fps` frames per second (a
-//! high-resolution timer, forwarded by exact half periods, so the rate does not drift). Each frame emits
-//! FRAME_START, then half a period later FRAME_END, bumps the sensor's `FRAME_COUNT`, changes the ISP's
-//! `STATS_SUM` (a function of frame, exposure and gain) and emits STATS_READY. Clearing the bit stops it.
-//! New `EXPOSURE` or `GAIN` values written while streaming are latched at the next frame start; until then the
-//! sensor's `STATUS` bit 0 (`BUSY`) is set, so a list can `POLL` for it.
+//! high-resolution timer, forwarded by exact half periods, so the rate does not drift). Each frame bumps the
+//! sensor's `FRAME_COUNT` and emits FRAME_START, latching the sensor's settings and the ISP's parameters into the
+//! frame's job for the render work (`vcam_pipeline.rs`), and half a period later FRAME_END. The rendered frame goes
+//! into the buffer queued on vcam-dma, its statistics into the one queued on vcam-isp (both announced with
+//! BUFFER_DONE), the ISP's `STATS_SUM` takes the frame's raw sum and STATS_READY is emitted. Clearing the bit
+//! stops it. New `EXPOSURE` or `GAIN` values written while streaming are latched at the next frame start; until
+//! then the sensor's `STATUS` bit 0 (`BUSY`) is set, so a list can `POLL` for it. `WIDTH`, `HEIGHT` and the DMA
+//! writer's `FORMAT` change only while not streaming and with no image buffer queued (`EBUSY`); values vcam does
+//! not support are `EINVAL` and change nothing.
 //!
 //! Fault injection ([`Faults`], set through debugfs by the core, deterministic):
 //! - `fail_nth` = N: the Nth register or parameter access from now fails with `EIO` (once);
 //! - `stuck_busy`: `STATUS.BUSY` stays set, so a `POLL` for it times out;
-//! - `lose_events` = N: the next N frames end without FRAME_END and STATS_READY (a lost interrupt; the frame
-//!   counter still advances, so FRAME_START's data shows the gap);
+//! - `lose_events` = N: the next N frames end without FRAME_END and STATS_READY, and write no buffer (a lost
+//!   interrupt: their buffers stay queued; the frame counter still advances, so FRAME_START's data shows the gap);
 //! - `slow_us` = N: every access takes N µs more;
 //! - `hang`: every access blocks until `KCAM_IOC_RESET` (or until the list is cancelled, or the core's access
 //!   watchdog ends it with `ETIMEDOUT`);
@@ -27,11 +33,17 @@
 //! [`CameraCtx`] and registers it with [`crate::register`]; its surprise removal is that registration dropped.
 
 use crate::{
+    buffer::Buffer,
     camera::{Backend, CameraCtx, EntitySpec, RegSpec, RunCtx},
     events::EventHub,
     limits::Limits,
     owned_debugfs::{read_write, Dir, File, Ops},
-    shared::uapi::{EntityType, EventType, ACCESS_READ, ACCESS_WRITE},
+    shared::{
+        frame::{self, IspConfig, SensorConfig},
+        uapi::{EntityType, EventType, ACCESS_READ, ACCESS_WRITE},
+        vcam_uapi::{self, Stats},
+    },
+    vcam_pipeline::{Entities, FrameSetup, Pipeline, Sink},
     waker::Waker,
 };
 use kernel::{
@@ -68,15 +80,31 @@ const SENSOR: usize = 0;
 const SENSOR_CTRL: usize = 0;
 const SENSOR_EXPOSURE: usize = 1;
 const SENSOR_GAIN: usize = 2;
+const SENSOR_TEST_PATTERN: usize = 3;
 const SENSOR_FRAME_COUNT: usize = 5;
 const SENSOR_STATUS: usize = 6;
+const SENSOR_WIDTH: usize = 7;
+const SENSOR_HEIGHT: usize = 8;
+const SENSOR_ILLUMINANT: usize = 9;
 const STATUS_BUSY: u64 = 1;
 const ISP: usize = 2;
 const ISP_PARAMS_SEQ: usize = 1;
 const ISP_PARAMS_LEN: usize = 2;
 const ISP_PARAMS_SUM: usize = 3;
 const ISP_STATS_SUM: usize = 4;
+const ISP_BLACK_LEVEL: usize = 5;
+const ISP_WB_GAIN: usize = 6;
+const DMA: usize = 3;
+const DMA_FORMAT: usize = 2;
+const DMA_STRIDE: usize = 3;
+const DMA_FRAME_BYTES: usize = 4;
+const DMA_FRAMES_DONE: usize = 5;
+const DMA_FRAMES_DROPPED: usize = 6;
+const DMA_RENDER_US: usize = 7;
+const DMA_QUEUED: usize = 8;
+const ISP_QUEUED: usize = 9;
 const STREAM_ON: u64 = 1;
+const ONE: u64 = vcam_uapi::GAIN_ONE as u64;
 
 /// The tree, parents first.
 pub(crate) static ENTITIES: [EntitySpec; 4] = [
@@ -94,8 +122,13 @@ pub(crate) static ENTITIES: [EntitySpec; 4] = [
             reg(c"CHIP_ID", RO, 0, 0x5643_4d31),
             reg(c"FRAME_COUNT", RO, 0, 0),
             reg(c"STATUS", RO, 0, 0),
+            reg(c"WIDTH", RW, 0xfff, 320),
+            reg(c"HEIGHT", RW, 0x7ff, 240),
+            reg(c"ILLUMINANT", RW, 0x3, vcam_uapi::ILLUM_WARM as u64),
+            reg(c"BLACK_LEVEL", RO, 0, vcam_uapi::PEDESTAL as u64),
         ],
         events: (1 << EventType::FrameStart as u32) | (1 << EventType::FrameEnd as u32),
+        buffers: false,
     },
     EntitySpec {
         id: 2,
@@ -105,6 +138,7 @@ pub(crate) static ENTITIES: [EntitySpec; 4] = [
         reg_width: 32,
         regs: &[reg(c"CTRL", RW, 0x1, 0), reg(c"LANES", RW, 0x7, 2)],
         events: 0,
+        buffers: false,
     },
     EntitySpec {
         id: 3,
@@ -118,8 +152,14 @@ pub(crate) static ENTITIES: [EntitySpec; 4] = [
             reg(c"PARAMS_LEN", RO, 0, 0),
             reg(c"PARAMS_SUM", RO, 0, 0),
             reg(c"STATS_SUM", RO, 0, 0),
+            reg(c"BLACK_LEVEL", RO, 0, 0),
+            reg(c"WB_GAIN_R", RO, 0, ONE),
+            reg(c"WB_GAIN_G", RO, 0, ONE),
+            reg(c"WB_GAIN_B", RO, 0, ONE),
+            reg(c"QUEUED", RO, 0, 0),
         ],
-        events: 1 << EventType::StatsReady as u32,
+        events: (1 << EventType::StatsReady as u32) | (1 << EventType::BufferDone as u32),
+        buffers: true,
     },
     EntitySpec {
         id: 4,
@@ -127,16 +167,27 @@ pub(crate) static ENTITIES: [EntitySpec; 4] = [
         type_: EntityType::Dma,
         name: c"vcam-dma",
         reg_width: 32,
-        regs: &[reg(c"CTRL", RW, 0x1, 0), reg(c"ADDR", RW, 0xffff_fff0, 0)],
-        events: 0,
+        regs: &[
+            reg(c"CTRL", RW, 0x1, 0),
+            reg(c"ADDR", RW, 0xffff_fff0, 0),
+            reg(c"FORMAT", RW, 0x3, vcam_uapi::FMT_RGB24 as u64),
+            reg(c"STRIDE", RO, 0, 320 * 3),
+            reg(c"FRAME_BYTES", RO, 0, 320 * 240 * 3),
+            reg(c"FRAMES_DONE", RO, 0, 0),
+            reg(c"FRAMES_DROPPED", RO, 0, 0),
+            reg(c"RENDER_US", RO, 0, 0),
+            reg(c"QUEUED", RO, 0, 0),
+        ],
+        events: 1 << EventType::BufferDone as u32,
+        buffers: true,
     },
 ];
 
 /// Register values, one array per entity.
-type Regs = [[u64; 8]; 4];
+type Regs = [[u64; 12]; 4];
 
 fn reset_values() -> Regs {
-    let mut r = [[0u64; 8]; 4];
+    let mut r = [[0u64; 12]; 4];
     for (e, spec) in ENTITIES.iter().enumerate() {
         for (i, reg) in spec.regs.iter().enumerate() {
             r[e][i] = reg.reset;
@@ -181,6 +232,10 @@ pub(crate) struct Vcam {
     stopping: Atomic<bool>,
     /// The next tick ends a frame (else starts one).
     in_frame: Atomic<bool>,
+    /// The current frame is lost (`lose_events`): no FRAME_END, nothing rendered.
+    lost: Atomic<bool>,
+    /// Buffers, frame jobs and rendering.
+    pipeline: Arc<Pipeline>,
     #[pin]
     tick: HrTimer<Vcam>,
     /// The running generator's timer; dropping it cancels the timer and waits for a running callback.
@@ -203,37 +258,36 @@ impl HrTimerCallback for Vcam {
         this.in_frame.store(!ending, Relaxed);
         let sensor_id = ENTITIES[SENSOR].id;
         if ending {
+            if !this.lost.load(Relaxed) {
+                let frame = this.regs.lock()[SENSOR][SENSOR_FRAME_COUNT];
+                this.events
+                    .emit(SENSOR, sensor_id, EventType::FrameEnd as u32, frame);
+                this.pipeline.frame_end();
+            }
+        } else {
+            this.settling.store(false, Relaxed);
             let lost = this.faulty.load(Relaxed) && {
                 let mut f = this.faults.lock();
                 let lost = f.lose_events > 0;
                 f.lose_events = f.lose_events.saturating_sub(1);
                 lost
             };
-            let frame = {
-                let mut r = this.regs.lock();
-                let frame = r[SENSOR][SENSOR_FRAME_COUNT];
-                // Statistics that change per frame and depend on the exposure and gain programmed.
-                let stats = frame
-                    .wrapping_mul(2_654_435_761)
-                    .wrapping_add(r[SENSOR][SENSOR_EXPOSURE] * r[SENSOR][SENSOR_GAIN]);
-                r[ISP][ISP_STATS_SUM] = stats & 0xffff_ffff;
-                frame
-            };
-            if !lost {
-                this.events
-                    .emit(SENSOR, sensor_id, EventType::FrameEnd as u32, frame);
-                this.events
-                    .emit(ISP, ENTITIES[ISP].id, EventType::StatsReady as u32, frame);
-            }
-        } else {
-            this.settling.store(false, Relaxed);
-            let frame = {
+            this.lost.store(lost, Relaxed);
+            let setup = {
                 let mut r = this.regs.lock();
                 r[SENSOR][SENSOR_FRAME_COUNT] = (r[SENSOR][SENSOR_FRAME_COUNT] + 1) & 0xffff_ffff;
-                r[SENSOR][SENSOR_FRAME_COUNT]
+                setup_of(&r)
             };
-            this.events
-                .emit(SENSOR, sensor_id, EventType::FrameStart as u32, frame);
+            this.events.emit(
+                SENSOR,
+                sensor_id,
+                EventType::FrameStart as u32,
+                u64::from(setup.sensor.frame),
+            );
+            if !lost {
+                // Lost frames write nothing: their buffers stay queued.
+                this.pipeline.frame_start(setup);
+            }
         }
         // From the previous expiry, not from now: no drift.
         ctx.forward_now(this.half_period);
@@ -241,9 +295,79 @@ impl HrTimerCallback for Vcam {
     }
 }
 
+/// A register value that fits 32 bits (registers are 32 bits wide, masks keep them so).
+fn reg32(v: u64) -> u32 {
+    // CAST: masked to 32 bits.
+    (v & 0xffff_ffff) as u32
+}
+
+/// The frame the registers describe now (latched at each frame start).
+fn setup_of(r: &Regs) -> FrameSetup {
+    let s = &r[SENSOR];
+    let isp = &r[ISP];
+    FrameSetup {
+        sensor: SensorConfig {
+            width: reg32(s[SENSOR_WIDTH]),
+            height: reg32(s[SENSOR_HEIGHT]),
+            pattern: reg32(s[SENSOR_TEST_PATTERN]),
+            illuminant: reg32(s[SENSOR_ILLUMINANT]),
+            exposure: reg32(s[SENSOR_EXPOSURE]),
+            gain: reg32(s[SENSOR_GAIN]),
+            frame: reg32(s[SENSOR_FRAME_COUNT]),
+        },
+        isp: IspConfig {
+            black_level: reg32(isp[ISP_BLACK_LEVEL]),
+            wb_gain: [
+                reg32(isp[ISP_WB_GAIN]),
+                reg32(isp[ISP_WB_GAIN + 1]),
+                reg32(isp[ISP_WB_GAIN + 2]),
+            ],
+        },
+        format: reg32(r[DMA][DMA_FORMAT]),
+    }
+}
+
+/// The bytes per line and per frame the registers describe now.
+fn geometry(r: &Regs) -> (u64, u64) {
+    let s = setup_of(r);
+    let stride = frame::stride(s.format, s.sensor.width).unwrap_or(0);
+    let bytes = frame::frame_bytes(s.format, s.sensor.width, s.sensor.height).unwrap_or(0);
+    (u64::from(stride), bytes as u64)
+}
+
+/// Registers whose values vcam checks: the frame size and format, the pattern and the illuminant.
+fn check_value(idx: usize, reg: usize, new: u64, r: &Regs) -> Result {
+    let ok = match (idx, reg) {
+        (SENSOR, SENSOR_WIDTH) => frame::size_ok(reg32(new), reg32(r[SENSOR][SENSOR_HEIGHT])),
+        (SENSOR, SENSOR_HEIGHT) => frame::size_ok(reg32(r[SENSOR][SENSOR_WIDTH]), reg32(new)),
+        (SENSOR, SENSOR_TEST_PATTERN) => new <= u64::from(vcam_uapi::PATTERN_GREY),
+        (SENSOR, SENSOR_ILLUMINANT) => new <= u64::from(vcam_uapi::ILLUM_COOL),
+        (DMA, DMA_FORMAT) => frame::stride(reg32(new), 1).is_some(),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(EINVAL)
+    }
+}
+
+/// Registers that set the frame's geometry.
+fn is_geometry(idx: usize, reg: usize) -> bool {
+    matches!(
+        (idx, reg),
+        (SENSOR, SENSOR_WIDTH) | (SENSOR, SENSOR_HEIGHT) | (DMA, DMA_FORMAT)
+    )
+}
+
 impl Vcam {
     pub(crate) fn new(events: Arc<EventHub>, waker: Arc<Waker>, fps: u32) -> Result<Arc<Self>> {
         let fps = fps.clamp(1, 120);
+        let entities = Entities {
+            dma: (DMA, ENTITIES[DMA].id),
+            isp: (ISP, ENTITIES[ISP].id),
+        };
+        let pipeline = Pipeline::new(events.clone(), entities)?;
         Arc::pin_init(
             pin_init!(Self {
                 regs <- new_spinlock_irq!(reset_values(), "Vcam::regs"),
@@ -257,6 +381,8 @@ impl Vcam {
                 streaming: Atomic::new(false),
                 stopping: Atomic::new(false),
                 in_frame: Atomic::new(false),
+                lost: Atomic::new(false),
+                pipeline,
                 tick <- HrTimer::new(),
                 generator <- new_mutex!(None, "Vcam::generator"),
             }),
@@ -264,10 +390,12 @@ impl Vcam {
         )
     }
 
-    /// Stops streaming, puts every register back to its reset value and clears every fault but removal.
+    /// Stops streaming, gives every buffer back (`BUFFER_DONE` `-ECANCELED`), puts every register back to its
+    /// reset value and clears every fault but removal.
     pub(crate) fn reset(&self) {
         self.streaming.store(false, Relaxed);
         self.settling.store(false, Relaxed);
+        self.pipeline.reset();
         *self.regs.lock() = reset_values();
         {
             let mut f = self.faults.lock();
@@ -337,7 +465,8 @@ impl Vcam {
         Ok(())
     }
 
-    /// Stops the frame generator for good and waits until it no longer runs (module unload, tests).
+    /// Stops the frame generator and the render work for good, lets go of every buffer, and waits until neither
+    /// runs (removal, module unload, tests).
     pub(crate) fn shutdown(&self) {
         let handle = {
             let mut generator = self.generator.lock();
@@ -350,6 +479,7 @@ impl Vcam {
         // Dropping the handle cancels the timer and waits for a running callback; it also drops the timer's
         // reference on `self`.
         drop(handle);
+        self.pipeline.shutdown();
     }
 
     fn set_streaming(self: &Arc<Self>, on: bool) {
@@ -363,6 +493,17 @@ impl Vcam {
             // The same timer: cancel a previous run (it may not have seen the stop yet) before starting anew.
             drop(generator.take());
             *generator = Some(self.clone().start(self.half_period));
+        } else if !on && was {
+            self.pipeline.stream_off();
+        }
+    }
+
+    /// The buffer queue of entity `idx`.
+    fn sink(idx: usize) -> Option<Sink> {
+        match idx {
+            DMA => Some(Sink::Image),
+            ISP => Some(Sink::Stats),
+            _ => None,
         }
     }
 }
@@ -370,9 +511,24 @@ impl Vcam {
 impl Backend for Arc<Vcam> {
     fn read(&self, cx: &RunCtx<'_>, idx: usize, reg: u32) -> Result<u64> {
         self.access(cx)?;
-        if idx == SENSOR && reg as usize == SENSOR_STATUS {
-            let busy = self.settling.load(Relaxed) || self.faults.lock().stuck_busy;
-            return Ok(if busy { STATUS_BUSY } else { 0 });
+        let p = &self.pipeline;
+        let live = match (idx, reg as usize) {
+            (SENSOR, SENSOR_STATUS) => {
+                let busy = self.settling.load(Relaxed) || self.faults.lock().stuck_busy;
+                Some(if busy { STATUS_BUSY } else { 0 })
+            }
+            (ISP, ISP_STATS_SUM) => Some(u64::from(p.raw_sum())),
+            (ISP, ISP_QUEUED) => Some(p.queued(Sink::Stats) as u64),
+            (DMA, DMA_STRIDE) => Some(geometry(&self.regs.lock()).0),
+            (DMA, DMA_FRAME_BYTES) => Some(geometry(&self.regs.lock()).1),
+            (DMA, DMA_FRAMES_DONE) => Some(u64::from(p.frames_done())),
+            (DMA, DMA_FRAMES_DROPPED) => Some(u64::from(p.frames_dropped())),
+            (DMA, DMA_RENDER_US) => Some(u64::from(p.render_us())),
+            (DMA, DMA_QUEUED) => Some(p.queued(Sink::Image) as u64),
+            _ => None,
+        };
+        if let Some(v) = live {
+            return Ok(v);
         }
         self.regs
             .lock()
@@ -384,16 +540,26 @@ impl Backend for Arc<Vcam> {
 
     fn update(&self, cx: &RunCtx<'_>, idx: usize, reg: u32, mask: u64, value: u64) -> Result<u64> {
         self.access(cx)?;
+        let reg = reg as usize;
+        // Lists run one at a time, so nothing queues a buffer between this check and the write below.
+        let geometry_locked = is_geometry(idx, reg)
+            && (self.streaming.load(Relaxed) || self.pipeline.queued(Sink::Image) > 0);
         let new = {
             let mut regs = self.regs.lock();
-            let slot = regs
-                .get_mut(idx)
-                .and_then(|e| e.get_mut(reg as usize))
+            let old = *regs
+                .get(idx)
+                .and_then(|e| e.get(reg))
                 .ok_or(ENOENT)?;
-            *slot = (*slot & !mask) | (value & mask);
-            *slot
+            let new = (old & !mask) | (value & mask);
+            check_value(idx, reg, new, &regs)?;
+            if geometry_locked && new != old {
+                return Err(EBUSY);
+            }
+            if let Some(slot) = regs.get_mut(idx).and_then(|e| e.get_mut(reg)) {
+                *slot = new;
+            }
+            new
         };
-        let reg = reg as usize;
         if idx == SENSOR
             && (reg == SENSOR_EXPOSURE || reg == SENSOR_GAIN)
             && self.streaming.load(Relaxed)
@@ -421,13 +587,41 @@ impl Backend for Arc<Vcam> {
             return Err(EINVAL);
         }
         self.access(cx)?;
+        let params = IspConfig::parse(data).map_err(|_| EINVAL)?;
         let sum = data.iter().fold(0u64, |a, b| a.wrapping_add(u64::from(*b)));
         let mut regs = self.regs.lock();
         let isp = &mut regs[ISP];
         isp[ISP_PARAMS_SEQ] = isp[ISP_PARAMS_SEQ].wrapping_add(1) & 0xffff_ffff;
         isp[ISP_PARAMS_LEN] = data.len() as u64;
         isp[ISP_PARAMS_SUM] = sum & 0xffff_ffff;
+        if let Some(p) = params {
+            // Latched by the next frame start, with the sensor's settings.
+            isp[ISP_BLACK_LEVEL] = u64::from(p.black_level);
+            for (c, g) in p.wb_gain.iter().enumerate() {
+                isp[ISP_WB_GAIN + c] = u64::from(*g);
+            }
+        }
         Ok(())
+    }
+
+    fn buffer_size(&self, idx: usize) -> Option<usize> {
+        match Vcam::sink(idx)? {
+            Sink::Image => usize::try_from(geometry(&self.regs.lock()).1).ok(),
+            Sink::Stats => Some(size_of::<Stats>()),
+        }
+    }
+
+    fn queue_buffer(&self, cx: &RunCtx<'_>, idx: usize, buf: &Arc<Buffer>) -> Result<u64> {
+        let sink = Vcam::sink(idx).ok_or(EINVAL)?;
+        self.access(cx)?;
+        if buf.size() < self.buffer_size(idx).ok_or(EINVAL)? {
+            return Err(ENOSPC);
+        }
+        self.pipeline.queue(sink, buf)
+    }
+
+    fn cancel_buffers(&self, which: &dyn Fn(&Buffer) -> bool) -> bool {
+        self.pipeline.cancel(which, None)
     }
 }
 

@@ -28,8 +28,18 @@
  * end with -ENODEV, every ioctl of a file still open fails with -ENODEV and the device node goes; close still
  * works.
  *
+ * Image buffers (KCAM_CAP_BUFFERS): userspace allocates dma-bufs (a dma-heap, udmabuf, a DRM or V4L2 exporter) and
+ * imports them with KCAM_IOC_IMPORT_BUFFER for an entity that writes buffers (KCAM_ENTITY_FLAG_BUFFERS: a DMA
+ * writer, an ISP's statistics). The handle it returns belongs to the importing file and goes with
+ * KCAM_IOC_RELEASE_BUFFER or when the file is closed. KCAM_OP_QUEUE_BUFFER hands a buffer to its entity for a coming
+ * frame; once written it is the file's again, announced by a KCAM_EVENT_BUFFER_DONE event to that file only.
+ * KCAM_OP_CANCEL_BUFFER takes a queued buffer back. A buffer is never written after it was taken back, released,
+ * its file closed, the camera reset (its owner gets BUFFER_DONE with -ECANCELED) or removed: each of these waits
+ * for a write in progress to stop.
+ *
  * Access: the device node is root-only (0600) unless a udev rule grants more. Files are isolated: one file
- * cannot wait for another's submissions, and events go only to the files subscribed to them.
+ * cannot wait for another's submissions, events go only to the files subscribed to them, and buffer handles and
+ * BUFFER_DONE events only to the file that imported the buffer.
  */
 #ifndef _UAPI_LINUX_KCAM_H
 #define _UAPI_LINUX_KCAM_H
@@ -45,6 +55,9 @@
 #define KCAM_NO_DEP		0xffffffffU
 #define KCAM_MAX_DEPS		4
 
+/* kcam_caps.flags */
+#define KCAM_CAP_BUFFERS	(1U << 0)	/* dma-buf import, QUEUE_BUFFER and CANCEL_BUFFER, BUFFER_DONE events */
+
 /* KCAM_IOC_QUERY_CAPS: version and limits. Every limit is enforced with its own errno (see below). */
 struct kcam_caps {
 	__u32 api_version;	/* KCAM_API_VERSION */
@@ -53,12 +66,14 @@ struct kcam_caps {
 	__u32 max_param_bytes;	/* per XFER_PARAM operation; more: -E2BIG */
 	__u32 max_pending;	/* asynchronous submissions in flight per file; more: -EBUSY */
 	__u32 max_events;	/* queued events per file; more are dropped and counted */
-	__u32 flags;		/* none defined yet: 0 */
+	__u32 flags;		/* KCAM_CAP_* */
 	__u32 max_lists;	/* lists in flight per camera, all files together (not yet waited for); more: -ENOSPC */
 	__u32 max_queued_param_bytes;	/* parameter bytes held for lists not yet run, per camera; more: -ENOBUFS */
 	__u32 max_subscribers;	/* files with event subscriptions, per camera; more: -EUSERS */
 	__u64 access_timeout_ns;	/* watchdog of one register access or parameter transfer */
-	__u64 reserved[2];
+	__u32 max_buffers;	/* imported buffers per camera, all files together; more: -ENFILE */
+	__u32 max_file_buffers;	/* imported buffers per file; more: -EMFILE */
+	__u64 reserved[1];
 };
 
 enum kcam_entity_type {
@@ -75,7 +90,13 @@ enum kcam_event_type {
 	KCAM_EVENT_FRAME_END = 1,
 	KCAM_EVENT_STATS_READY = 2,
 	KCAM_EVENT_ERROR = 3,
-	KCAM_EVENT_COUNT = 4,
+	/*
+	 * A buffer of this file is done: data[0] frame number, data[1] handle, status 0 (written) or a negative errno
+	 * (not written: -ECANCELED by KCAM_IOC_RESET, -ENOSPC too small for the frame). Delivered only to the file that
+	 * imported the buffer (if subscribed); its sequence counts that file's BUFFER_DONE events of the entity.
+	 */
+	KCAM_EVENT_BUFFER_DONE = 4,
+	KCAM_EVENT_COUNT = 5,
 };
 
 /*
@@ -90,10 +111,13 @@ struct kcam_entity_desc {
 	__u32 num_regs;
 	__u32 reg_width;	/* bits: 8, 16, 32 or 64 */
 	__u32 event_mask;
-	__u32 reserved0;
+	__u32 flags;		/* KCAM_ENTITY_FLAG_* (in: 0) */
 	char name[KCAM_NAME_LEN];
 	__u64 reserved[2];
 };
+
+/* kcam_entity_desc.flags: the entity writes buffers (KCAM_IOC_IMPORT_BUFFER, QUEUE_BUFFER, BUFFER_DONE). */
+#define KCAM_ENTITY_FLAG_BUFFERS	(1U << 0)
 
 #define KCAM_ACCESS_READ	(1U << 0)
 #define KCAM_ACCESS_WRITE	(1U << 1)
@@ -121,7 +145,15 @@ enum kcam_opcode {
 	KCAM_OP_WAIT_OP = 7,	/* no action: completes when its deps do (a join point) */
 	KCAM_OP_WAIT_FENCE = 8,	/* until the sync_file fence_fd signals, or timeout_ns (required) */
 	KCAM_OP_DELAY = 9,	/* sleep timeout_ns */
-	KCAM_OP_COUNT = 10,
+	/*
+	 * Hand buffer `value` (a handle imported for this entity) to the entity for a coming frame. Fails with
+	 * -ENOSPC if it is smaller than the entity's frame now, -EALREADY if it is queued already, -EBUSY if the
+	 * entity's queue is full. result = buffers queued on the entity.
+	 */
+	KCAM_OP_QUEUE_BUFFER = 10,
+	/* Take buffer `value` back if queued (a write in progress stops first); result = 1 if it was, 0 if not. */
+	KCAM_OP_CANCEL_BUFFER = 11,
+	KCAM_OP_COUNT = 12,
 };
 
 /*
@@ -130,7 +162,8 @@ enum kcam_opcode {
  * KCAM_REASON_RESERVED_NOT_ZERO), except fence_fd, which is 0 or -1 when unused:
  *   READ: entity_id, reg;  WRITE: entity_id, reg, value;  UPDATE and POLL: entity_id, reg, value, mask (POLL also
  *   timeout_ns);  XFER_PARAM: entity_id, param_ptr, param_len;  WAIT_EVENT: entity_id, event, timeout_ns;
- *   WAIT_FENCE: fence_fd, timeout_ns;  DELAY: timeout_ns;  NOP and WAIT_OP: nothing.
+ *   WAIT_FENCE: fence_fd, timeout_ns;  DELAY: timeout_ns;  QUEUE_BUFFER and CANCEL_BUFFER: entity_id, value
+ *   (the buffer's handle);  NOP and WAIT_OP: nothing.
  */
 struct kcam_op {
 	__u32 opcode;		/* enum kcam_opcode */
@@ -172,6 +205,8 @@ enum kcam_reason {
 	KCAM_REASON_NO_OPS = 15,
 	KCAM_REASON_VALUE_TOO_WIDE = 16,
 	KCAM_REASON_BAD_FENCE = 17,	/* WAIT_FENCE: fence_fd is not a sync_file: -EBADF */
+	KCAM_REASON_NO_BUFFERS = 18,	/* QUEUE/CANCEL_BUFFER on an entity that writes no buffers: -EINVAL */
+	KCAM_REASON_BAD_BUFFER = 19,	/* not a handle of this file (-ENOENT) or imported for another entity (-EINVAL) */
 };
 
 #define KCAM_SUBMIT_TEST_ONLY	(1U << 0)	/* validate only: no side effect at all */
@@ -221,7 +256,7 @@ struct kcam_event {
 	__u64 timestamp_ns;	/* CLOCK_MONOTONIC */
 	__u64 data[2];		/* event-specific (FRAME_*: frame number) */
 	__u32 dropped;		/* events this file lost to queue overflow since the last dequeue */
-	__u32 reserved0;
+	__s32 status;		/* BUFFER_DONE: 0 or a negative errno; other events: 0 */
 	__u64 reserved[2];
 };
 
@@ -229,6 +264,29 @@ struct kcam_event {
 struct kcam_reset {
 	__u32 flags;		/* none defined yet: 0 */
 	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/*
+ * KCAM_IOC_IMPORT_BUFFER: import the dma-buf `fd` for entity `entity_id`; the kernel maps it and keeps a reference
+ * until the handle is released or the file closed (the fd may be closed at once). -EBADF: fd is not a dma-buf;
+ * -ENOENT: no such entity; -EINVAL: it writes no buffers, or an input field not zero; -ENOSPC: smaller than the
+ * entity's frame now (kcam_buffer_import.size says how big it is); -EOPNOTSUPP: the exporter cannot map it for the
+ * CPU; -EMFILE, -ENFILE: max_file_buffers, max_buffers reached.
+ */
+struct kcam_buffer_import {
+	__u32 entity_id;
+	__s32 fd;
+	__u32 handle;		/* out: names the buffer in ops and events; never 0 (in: 0) */
+	__u32 flags;		/* none defined yet: 0 */
+	__u64 size;		/* out: the dma-buf's size in bytes (in: 0) */
+	__u64 reserved[2];
+};
+
+/* KCAM_IOC_RELEASE_BUFFER: take the buffer back if queued (never written after), forget the handle. -ENOENT. */
+struct kcam_buffer_release {
+	__u32 handle;
+	__u32 flags;		/* none defined yet: 0 */
 	__u64 reserved[2];
 };
 
@@ -307,5 +365,7 @@ struct kcam_uring_cmd {
 #define KCAM_IOC_DQEVENT	_IOR(KCAM_IOC_MAGIC, 7, struct kcam_event)
 #define KCAM_IOC_RESET		_IOW(KCAM_IOC_MAGIC, 8, struct kcam_reset)
 #define KCAM_IOC_CANCEL		_IOW(KCAM_IOC_MAGIC, 9, struct kcam_cancel)
+#define KCAM_IOC_IMPORT_BUFFER	_IOWR(KCAM_IOC_MAGIC, 10, struct kcam_buffer_import)
+#define KCAM_IOC_RELEASE_BUFFER	_IOW(KCAM_IOC_MAGIC, 11, struct kcam_buffer_release)
 
 #endif /* _UAPI_LINUX_KCAM_H */

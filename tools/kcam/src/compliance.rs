@@ -3,13 +3,13 @@
 //! camera behaves as documented and fails with what it saw otherwise. Cases that inject faults leave them cleared
 //! (by `KCAM_IOC_RESET`), except `removal`, which needs the module reloaded afterwards.
 
-use super::{ioctl, Camera};
-
 #[path = "uring_check.rs"]
 pub(crate) mod uring_check;
+
 use anyhow::{bail, ensure, Context, Result};
+use kcam::camera::{ioctl, submit_async_on, Camera};
 use kcam::ioctl as kio;
-use kcam::uapi::{self, Event, EventSub, EventType, Op, Opcode, Reset, Submit, Wait};
+use kcam::uapi::{self, Event, EventSub, EventType, Op, Opcode, Submit};
 use std::{
     fs::File,
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
@@ -43,65 +43,8 @@ pub(crate) const CASES: &[&str] = &[
 const FAULTS: &str = "/sys/kernel/debug/vcam/faults";
 const SW_SYNC: &str = "/sys/kernel/debug/sync/sw_sync";
 
-/// An asynchronous submission; its ops stay here until waited for (the kernel writes results back to them).
-struct Pending {
-    ops: Vec<Op>,
-    seqno: u64,
-    fence: Option<OwnedFd>,
-}
-
 fn errno_of(e: &std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
-}
-
-/// An asynchronous submission of `ops` on any open camera file.
-fn submit_async_on(file: &File, ops: Vec<Op>, out_fence: bool) -> std::io::Result<Pending> {
-    let mut p = Pending {
-        ops,
-        seqno: 0,
-        fence: None,
-    };
-    let mut s = Submit {
-        flags: uapi::SUBMIT_ASYNC | if out_fence { uapi::SUBMIT_OUT_FENCE } else { 0 },
-        count: p.ops.len() as u32,
-        ops_ptr: p.ops.as_mut_ptr() as u64,
-        ..Submit::default()
-    };
-    ioctl(file, kio::IOC_SUBMIT, &mut s)?;
-    p.seqno = s.seqno;
-    if s.out_fence_fd >= 0 {
-        // SAFETY: The kernel just installed this fd for us; nothing else owns it.
-        p.fence = Some(unsafe { OwnedFd::from_raw_fd(s.out_fence_fd) });
-    }
-    Ok(p)
-}
-
-impl Camera {
-    fn submit_async(&self, ops: Vec<Op>, out_fence: bool) -> std::io::Result<Pending> {
-        submit_async_on(&self.file, ops, out_fence)
-    }
-
-    fn caps(&self) -> Result<uapi::Caps> {
-        let mut caps = uapi::Caps::default();
-        ioctl(&self.file, kio::IOC_QUERY_CAPS, &mut caps).context("KCAM_IOC_QUERY_CAPS")?;
-        Ok(caps)
-    }
-
-    /// `KCAM_IOC_WAIT`: the submission's status (0 or a negative errno) and first failing op.
-    fn wait(&self, seqno: u64, timeout: Duration) -> std::io::Result<Wait> {
-        let mut w = Wait {
-            seqno,
-            timeout_ns: timeout.as_nanos() as u64,
-            ..Wait::default()
-        };
-        ioctl(&self.file, kio::IOC_WAIT, &mut w)?;
-        Ok(w)
-    }
-
-    fn reset(&self) -> Result<()> {
-        let mut r = Reset::default();
-        ioctl(&self.file, kio::IOC_RESET, &mut r).context("KCAM_IOC_RESET")
-    }
 }
 
 fn delay(ns: u64) -> Op {
@@ -359,7 +302,7 @@ const ECANCELED: i32 = libc::ECANCELED;
 const LONG: Duration = Duration::from_secs(10);
 
 pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
-    let cam = Camera::open(&dev.to_path_buf())?;
+    let cam = Camera::open(dev)?;
     match case {
         // One of our ioctls with another struct size is EINVAL (a layout mismatch); an unknown number ENOTTY.
         "ioctl-numbers" => {
@@ -530,7 +473,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
         }
         // kcam's own out-fence composes: a list of another file waits on it.
         "fence-chain" => {
-            let other = Camera::open(&dev.to_path_buf())?;
+            let other = Camera::open(dev)?;
             let first = cam.submit_async(
                 vec![
                     delay(100_000_000),
@@ -575,7 +518,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 cam.read_reg("vcam-sensor", "GAIN")? != 99,
                 "refused list ran"
             );
-            let other = Camera::open(&dev.to_path_buf())?;
+            let other = Camera::open(dev)?;
             let o = other.submit_async(vec![Op::new(Opcode::Nop, 0, 0)], false)?;
             other.wait(o.seqno, LONG)?;
             cam.wait(subs[0].seqno, LONG)?;
@@ -586,7 +529,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
         }
         // Two files: one cannot wait for the other's submission, and events go only to the file subscribed.
         "isolation" => {
-            let b = Camera::open(&dev.to_path_buf())?;
+            let b = Camera::open(dev)?;
             let p = cam.submit_async(vec![delay(50_000_000)], false)?;
             let e = b
                 .wait(p.seqno, LONG)
@@ -620,7 +563,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
         }
         // Closing a file cancels its queued and running lists: their writes never happen.
         "close-cancels" => {
-            let b = Camera::open(&dev.to_path_buf())?;
+            let b = Camera::open(dev)?;
             b.submit_async(
                 vec![
                     delay(1_000_000_000),
@@ -688,7 +631,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
         }
         // RESET cancels a waiting list of another file (ECANCELED) and the lists queued behind it.
         "reset-cancels" => {
-            let b = Camera::open(&dev.to_path_buf())?;
+            let b = Camera::open(dev)?;
             let mut wait = cam.op(Opcode::WaitEvent, "vcam-sensor", "CTRL", 0)?;
             wait.event = EventType::FrameEnd as u32;
             wait.timeout_ns = 5_000_000_000;
@@ -726,7 +669,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
                 .err()
                 .context("hung read completed")?;
             ensure!(errno_of(&e) == libc::ETIMEDOUT, "wait on a hung list: {e}");
-            let other = Camera::open(&dev.to_path_buf())?;
+            let other = Camera::open(dev)?;
             other.reset()?;
             let w = cam.wait(p.seqno, LONG)?;
             ensure!(
@@ -775,7 +718,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
         // Fences of one camera signal in seqno order: N+1 cancelled while N runs does not signal before N, so a
         // merged fence (the kernel keeps only the later fence of a context) never signals while N still runs.
         "fence-merge" => {
-            let b = Camera::open(&dev.to_path_buf())?;
+            let b = Camera::open(dev)?;
             let n = cam.submit_async(vec![delay(400_000_000)], true)?;
             let n1 = b.submit_async(vec![delay(1_000_000)], true)?;
             let (fa, fb) = (
@@ -966,7 +909,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
             let per_list = 16 * u64::from(caps.max_param_bytes);
             let fits = u64::from(caps.max_queued_param_bytes) / per_list;
             let others: Vec<Camera> = (0..fits + 1)
-                .map(|_| Camera::open(&dev.to_path_buf()))
+                .map(|_| Camera::open(dev))
                 .collect::<Result<_>>()?;
             let mut queued = Vec::new();
             let mut refused = None;
@@ -1048,7 +991,7 @@ pub(crate) fn run(dev: &Path, case: &str) -> Result<()> {
             let child = unsafe { libc::fork() };
             ensure!(child >= 0, "fork: {}", std::io::Error::last_os_error());
             if child == 0 {
-                let code = match Camera::open(&dev.to_path_buf()) {
+                let code = match Camera::open(dev) {
                     Ok(c) => {
                         let _ = c.submit(&mut long(), 0);
                         0

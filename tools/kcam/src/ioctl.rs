@@ -26,3 +26,7 @@ pub const IOC_DQEVENT: Ioctl = _IOR::<Event>(IOC_MAGIC, IOC_NR_DQEVENT);
 pub const IOC_RESET: Ioctl = _IOW::<Reset>(IOC_MAGIC, IOC_NR_RESET);
 /// `KCAM_IOC_CANCEL`.
 pub const IOC_CANCEL: Ioctl = _IOW::<Cancel>(IOC_MAGIC, IOC_NR_CANCEL);
+/// `KCAM_IOC_IMPORT_BUFFER`.
+pub const IOC_IMPORT_BUFFER: Ioctl = _IOWR::<BufferImport>(IOC_MAGIC, IOC_NR_IMPORT_BUFFER);
+/// `KCAM_IOC_RELEASE_BUFFER`.
+pub const IOC_RELEASE_BUFFER: Ioctl = _IOW::<BufferRelease>(IOC_MAGIC, IOC_NR_RELEASE_BUFFER);

@@ -4,10 +4,11 @@
 use crate::ioctl::*;
 use crate::uapi::*;
 use crate::validate::*;
-use std::{format, process::Command, string::String, vec::Vec};
+use crate::vcam_uapi;
+use std::process::Command;
 
 /// A camera of two entities: 1 (sensor, 4 regs of 16 bits, emits FRAME_START/END) and 2 (ISP, 2 regs of 32 bits,
-/// emits STATS_READY). Registers: 0 RW mask 0xff, 1 RO, 2 WO mask 0xffff, 3 RW mask 0x0f0f.
+/// emits STATS_READY, writes buffers). Registers: 0 RW mask 0xff, 1 RO, 2 WO mask 0xffff, 3 RW mask 0x0f0f.
 struct Cam;
 
 impl Topology for Cam {
@@ -17,11 +18,13 @@ impl Topology for Cam {
                 num_regs: 4,
                 reg_width: 16,
                 event_mask: 0b11,
+                buffers: false,
             }),
             2 => Some(EntityInfo {
                 num_regs: 2,
                 reg_width: 32,
                 event_mask: 0b100,
+                buffers: true,
             }),
             _ => None,
         }
@@ -107,8 +110,40 @@ fn a_valid_list() {
         }),
         with(op(Opcode::WaitOp, 0, 0), |o| o.deps = [3, 4, 5, NO_DEP]),
         with(op(Opcode::Delay, 0, 0), |o| o.timeout_ns = 10),
+        with(op(Opcode::QueueBuffer, 2, 0), |o| o.value = 1),
+        with(op(Opcode::CancelBuffer, 2, 0), |o| {
+            o.value = u64::from(u32::MAX)
+        }),
     ];
     assert_eq!(check(&ops), Ok(()));
+}
+
+#[test]
+fn buffer_operations() {
+    let q = with(op(Opcode::QueueBuffer, 2, 0), |o| o.value = 3);
+    assert_eq!(buffer_handle(&q), 3);
+    // Only an entity that writes buffers takes them.
+    assert_eq!(
+        check(&[with(q, |o| o.entity_id = 1)]),
+        rej(0, Reason::NoBuffers, errno::EINVAL)
+    );
+    assert_eq!(
+        check(&[with(q, |o| o.entity_id = 9)]),
+        rej(0, Reason::BadEntity, errno::ENOENT)
+    );
+    // Handle 0 is never given out; handles are 32 bits.
+    for (opcode, value) in [
+        (Opcode::QueueBuffer, 0),
+        (Opcode::CancelBuffer, 0),
+        (Opcode::QueueBuffer, 1 << 32),
+        (Opcode::CancelBuffer, u64::MAX),
+    ] {
+        assert_eq!(
+            check(&[with(op(opcode, 2, 0), |o| o.value = value)]),
+            rej(0, Reason::BadBuffer, errno::ENOENT),
+            "{opcode:?} {value}"
+        );
+    }
 }
 
 #[test]
@@ -282,6 +317,8 @@ fn ioctl_numbers_are_stable() {
     // Version 2: DQEVENT only returns an event, so it is _IOR (it was _IOWR in version 1).
     assert_eq!(IOC_DQEVENT as u32, 0x8040_bc07);
     assert_eq!(IOC_CANCEL as u32, 0x4020_bc09);
+    assert_eq!(IOC_IMPORT_BUFFER as u32, 0xc028_bc0a);
+    assert_eq!(IOC_RELEASE_BUFFER as u32, 0x4018_bc0b);
 }
 
 /// The io_uring command bytes are the 16 that every SQE has.
@@ -305,7 +342,7 @@ fn inputs_an_opcode_does_not_use_must_be_zero() {
         ("timeout_ns", |o| o.timeout_ns = 1),
     ];
     // One valid op per opcode, with the inputs it uses.
-    let ops: [(Op, &[&str]); 10] = [
+    let ops: [(Op, &[&str]); 12] = [
         (op(Opcode::Nop, 0, 0), &[]),
         (op(Opcode::Read, 1, 0), &["entity_id", "reg"]),
         (op(Opcode::Write, 1, 0), &["entity_id", "reg", "value"]),
@@ -339,6 +376,14 @@ fn inputs_an_opcode_does_not_use_must_be_zero() {
         (
             with(op(Opcode::Delay, 0, 0), |o| o.timeout_ns = 1),
             &["timeout_ns"],
+        ),
+        (
+            with(op(Opcode::QueueBuffer, 2, 0), |o| o.value = 1),
+            &["entity_id", "value"],
+        ),
+        (
+            with(op(Opcode::CancelBuffer, 2, 0), |o| o.value = 1),
+            &["entity_id", "value"],
         ),
     ];
     for (valid, uses) in ops {
@@ -386,6 +431,8 @@ fn c_header_matches_rust_layout() {
                 ("max_queued_param_bytes", max_queued_param_bytes),
                 ("max_subscribers", max_subscribers),
                 ("access_timeout_ns", access_timeout_ns),
+                ("max_buffers", max_buffers),
+                ("max_file_buffers", max_file_buffers),
                 ("reserved", reserved)
             ]
         ),
@@ -397,6 +444,7 @@ fn c_header_matches_rust_layout() {
                 ("parent_id", parent_id),
                 ("type", type_),
                 ("event_mask", event_mask),
+                ("flags", flags),
                 ("name", name),
                 ("reserved", reserved)
             ]
@@ -475,6 +523,7 @@ fn c_header_matches_rust_layout() {
                 ("timestamp_ns", timestamp_ns),
                 ("data", data),
                 ("dropped", dropped),
+                ("status", status),
                 ("reserved", reserved)
             ]
         ),
@@ -493,9 +542,61 @@ fn c_header_matches_rust_layout() {
             UringCmd,
             [("arg", arg), ("reserved", reserved)]
         ),
+        fields!(
+            "kcam_buffer_import",
+            BufferImport,
+            [
+                ("entity_id", entity_id),
+                ("fd", fd),
+                ("handle", handle),
+                ("flags", flags),
+                ("size", size),
+                ("reserved", reserved)
+            ]
+        ),
+        fields!(
+            "kcam_buffer_release",
+            BufferRelease,
+            [("handle", handle), ("flags", flags), ("reserved", reserved)]
+        ),
+        fields!(
+            "vcam_isp_params",
+            vcam_uapi::IspParams,
+            [
+                ("version", version),
+                ("flags", flags),
+                ("black_level", black_level),
+                ("wb_gain", wb_gain),
+                ("reserved", reserved)
+            ]
+        ),
+        fields!(
+            "vcam_stats_cell",
+            vcam_uapi::StatsCell,
+            [("r", r), ("g", g), ("b", b), ("saturated", saturated)]
+        ),
+        fields!(
+            "vcam_stats",
+            vcam_uapi::Stats,
+            [
+                ("version", version),
+                ("frame", frame),
+                ("width", width),
+                ("height", height),
+                ("exposure", exposure),
+                ("gain", gain),
+                ("black_level", black_level),
+                ("wb_gain", wb_gain),
+                ("raw_sum", raw_sum),
+                ("reserved0", reserved0),
+                ("hist", hist),
+                ("cells", cells),
+                ("reserved", reserved)
+            ]
+        ),
     ];
     let mut prog = String::from(
-        "#include <stddef.h>\n#include <stdio.h>\n#include <linux/kcam.h>\n#define P(f, v) printf(f \"\\n\", v)\nint main(void) {\n",
+        "#include <stddef.h>\n#include <stdio.h>\n#include <linux/kcam.h>\n#include <linux/vcam.h>\n#define P(f, v) printf(f \"\\n\", v)\nint main(void) {\n",
     );
     let mut want = String::new();
     for (c, r) in &parts {
@@ -514,9 +615,53 @@ fn c_header_matches_rust_layout() {
         ("KCAM_IOC_RESET", IOC_RESET),
         ("KCAM_IOC_CANCEL", IOC_CANCEL),
         ("KCAM_CANCEL_EVENTS", CANCEL_EVENTS as _),
+        ("KCAM_IOC_IMPORT_BUFFER", IOC_IMPORT_BUFFER),
+        ("KCAM_IOC_RELEASE_BUFFER", IOC_RELEASE_BUFFER),
     ] {
         prog += &format!("P(\"{name} %#x\", (unsigned){name});\n");
         want += &format!("{name} {:#x}\n", value as u32);
+    }
+    // Constants both sides define, as numbers.
+    use crate::vcam_uapi as v;
+    for (name, value) in [
+        ("KCAM_API_VERSION", u64::from(API_VERSION)),
+        ("KCAM_CAP_BUFFERS", u64::from(CAP_BUFFERS)),
+        ("KCAM_ENTITY_FLAG_BUFFERS", u64::from(ENTITY_FLAG_BUFFERS)),
+        ("KCAM_EVENT_BUFFER_DONE", EventType::BufferDone as u64),
+        ("KCAM_EVENT_COUNT", u64::from(EVENT_COUNT)),
+        ("KCAM_OP_QUEUE_BUFFER", Opcode::QueueBuffer as u64),
+        ("KCAM_OP_CANCEL_BUFFER", Opcode::CancelBuffer as u64),
+        ("KCAM_REASON_NO_BUFFERS", Reason::NoBuffers as u64),
+        ("KCAM_REASON_BAD_BUFFER", Reason::BadBuffer as u64),
+        ("VCAM_FMT_RGB24", u64::from(v::FMT_RGB24)),
+        ("VCAM_FMT_YUYV", u64::from(v::FMT_YUYV)),
+        ("VCAM_WIDTH_MIN", u64::from(v::WIDTH_MIN)),
+        ("VCAM_WIDTH_MAX", u64::from(v::WIDTH_MAX)),
+        ("VCAM_WIDTH_ALIGN", u64::from(v::WIDTH_ALIGN)),
+        ("VCAM_HEIGHT_MIN", u64::from(v::HEIGHT_MIN)),
+        ("VCAM_HEIGHT_MAX", u64::from(v::HEIGHT_MAX)),
+        ("VCAM_HEIGHT_ALIGN", u64::from(v::HEIGHT_ALIGN)),
+        ("VCAM_PATTERN_BARS", u64::from(v::PATTERN_BARS)),
+        ("VCAM_PATTERN_GRADIENT", u64::from(v::PATTERN_GRADIENT)),
+        ("VCAM_PATTERN_BOX", u64::from(v::PATTERN_BOX)),
+        ("VCAM_PATTERN_GREY", u64::from(v::PATTERN_GREY)),
+        ("VCAM_ILLUM_NEUTRAL", u64::from(v::ILLUM_NEUTRAL)),
+        ("VCAM_ILLUM_WARM", u64::from(v::ILLUM_WARM)),
+        ("VCAM_ILLUM_COOL", u64::from(v::ILLUM_COOL)),
+        ("VCAM_RAW_MAX", u64::from(v::RAW_MAX)),
+        ("VCAM_PEDESTAL", u64::from(v::PEDESTAL)),
+        ("VCAM_STAMP_ROWS", u64::from(v::STAMP_ROWS)),
+        ("VCAM_STAMP_BITS", u64::from(v::STAMP_BITS)),
+        ("VCAM_PARAMS_V1", u64::from(v::PARAMS_V1)),
+        ("VCAM_GAIN_ONE", u64::from(v::GAIN_ONE)),
+        ("VCAM_GAIN_MAX", u64::from(v::GAIN_MAX)),
+        ("VCAM_STATS_V1", u64::from(v::STATS_V1)),
+        ("VCAM_GRID_W", v::GRID_W as u64),
+        ("VCAM_GRID_H", v::GRID_H as u64),
+        ("VCAM_HIST_BINS", v::HIST_BINS as u64),
+    ] {
+        prog += &format!("P(\"{name} %llu\", (unsigned long long)({name}));\n");
+        want += &format!("{name} {value}\n");
     }
     prog += "return 0;\n}\n";
 

@@ -8,8 +8,8 @@ use super::{
     delay, errno_of, fence_status, set_faults, signalled, submit_async_on, wait_fence, Page,
     Timeline, ECANCELED, LONG,
 };
-use crate::{ioctl, Camera};
 use anyhow::{bail, ensure, Context, Result};
+use kcam::camera::{ioctl, Camera};
 use kcam::ioctl as kio;
 use kcam::uapi::{self, Cancel, Event, EventSub, EventType, Op, Opcode, Submit, UringCmd};
 use kcam::uring::{self, Completion, Flags, Ring, Setup, Sqe, UringList};
@@ -602,7 +602,7 @@ fn cancel(cam: &Camera, dev: &Path, fd: RawFd) -> Result<()> {
     std::thread::sleep(Duration::from_millis(100));
     let (rs, qs) = (f.get(running).submit.seqno, f.get(queued).submit.seqno);
     // Another file cannot cancel them, nor can a seqno never given.
-    let other = Camera::open(&dev.to_path_buf())?;
+    let other = Camera::open(dev)?;
     let e = kcam_cancel(&other, qs, 0)
         .err()
         .context("another file cancelled our list")?;
@@ -767,7 +767,7 @@ fn limits(cam: &Camera, dev: &Path, fd: RawFd) -> Result<()> {
         "list {} of one file: {last:?}",
         n + 1
     );
-    let other = Camera::open(&dev.to_path_buf())?;
+    let other = Camera::open(dev)?;
     let e = other
         .submit_async(vec![delay(1000)], false)
         .err()
@@ -819,7 +819,7 @@ fn limits(cam: &Camera, dev: &Path, fd: RawFd) -> Result<()> {
 /// then exits (`kill`: waits in io_uring_enter to be killed).
 fn exit_child(dev: &Path, ready: &OwnedFd, kill: bool) -> ! {
     let r = (|| -> Result<()> {
-        let cam = Camera::open(&dev.to_path_buf())?;
+        let cam = Camera::open(dev)?;
         let fd = fd_of(&cam);
         let mut f = Flight::new(Setup::Plain)?;
         for i in 0..4 {
@@ -952,7 +952,7 @@ fn exit(cam: &Camera, dev: &Path) -> Result<()> {
 /// Closing an fd with io_uring lists in flight cancels nothing until they completed (io_uring holds the file); then
 /// the file goes as it always does, cancelling its remaining ioctl lists.
 fn close(cam: &Camera, dev: &Path) -> Result<()> {
-    let b = Camera::open(&dev.to_path_buf())?;
+    let b = Camera::open(dev)?;
     let mut f = Flight::new(Setup::Plain)?;
     let u = f.list(
         fd_of(&b),
@@ -992,7 +992,7 @@ fn close(cam: &Camera, dev: &Path) -> Result<()> {
 
 /// Two files: one cannot cancel or wait for the other's io_uring lists, nor stream its events.
 fn isolation(cam: &Camera, dev: &Path, fd: RawFd) -> Result<()> {
-    let b = Camera::open(&dev.to_path_buf())?;
+    let b = Camera::open(dev)?;
     let mut fa = Flight::new(Setup::Plain)?;
     let mut fb = Flight::new(Setup::Plain)?;
     let l = fa.list(fd, vec![delay(500_000_000)], 0, Flags::empty())?;
@@ -1196,7 +1196,7 @@ fn events(cam: &Camera, dev: &Path, fd: RawFd) -> Result<()> {
     subscribe(cam, EventType::FrameEnd, false)?;
     while dqevent(cam).is_ok() {}
     // A file with a stream still takes events by DQEVENT (nothing queued here), and another file is unaffected.
-    let other = Camera::open(&dev.to_path_buf())?;
+    let other = Camera::open(dev)?;
     let e = dqevent(&other).err().context("an event for nobody")?;
     ensure!(errno_of(&e) == libc::EAGAIN, "other file: {e}");
     Ok(())
@@ -1204,7 +1204,7 @@ fn events(cam: &Camera, dev: &Path, fd: RawFd) -> Result<()> {
 
 /// `poll` and `epoll` on the camera fd: readable when events are queued, alongside other fds.
 fn poll(cam: &Camera, dev: &Path) -> Result<()> {
-    let p = Camera::open(&dev.to_path_buf())?;
+    let p = Camera::open(dev)?;
     let pfd = fd_of(&p);
     ensure!(
         poll_fd(pfd, libc::POLLIN, 0)? == 0,
@@ -1391,7 +1391,7 @@ pub(crate) fn submit(cam: &Camera, ops: &mut Vec<Op>, flags: u32) -> Result<Subm
         bail!(
             "list rejected at op {} (reason {}): {}",
             s.error_idx,
-            crate::reason_name(s.error_reason),
+            kcam::camera::reason_name(s.error_reason),
             std::io::Error::from_raw_os_error(-c.res)
         );
     }

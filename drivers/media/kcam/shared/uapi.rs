@@ -35,6 +35,11 @@ pub const SUBMIT_OUT_FENCE: u32 = 1 << 2;
 /// `KCAM_SUBMIT_FLAGS`.
 pub const SUBMIT_FLAGS: u32 = SUBMIT_TEST_ONLY | SUBMIT_ASYNC | SUBMIT_OUT_FENCE;
 
+/// `KCAM_CAP_BUFFERS`.
+pub const CAP_BUFFERS: u32 = 1 << 0;
+/// `KCAM_ENTITY_FLAG_BUFFERS`.
+pub const ENTITY_FLAG_BUFFERS: u32 = 1 << 0;
+
 /// `struct kcam_caps`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,7 +55,9 @@ pub struct Caps {
     pub max_queued_param_bytes: u32,
     pub max_subscribers: u32,
     pub access_timeout_ns: u64,
-    pub reserved: [u64; 2],
+    pub max_buffers: u32,
+    pub max_file_buffers: u32,
+    pub reserved: [u64; 1],
 }
 
 /// `enum kcam_entity_type`.
@@ -72,10 +79,11 @@ pub enum EventType {
     FrameEnd = 1,
     StatsReady = 2,
     Error = 3,
+    BufferDone = 4,
 }
 
 /// `KCAM_EVENT_COUNT`.
-pub const EVENT_COUNT: u32 = 4;
+pub const EVENT_COUNT: u32 = 5;
 
 /// `struct kcam_entity_desc`.
 #[repr(C)]
@@ -88,7 +96,7 @@ pub struct EntityDesc {
     pub num_regs: u32,
     pub reg_width: u32,
     pub event_mask: u32,
-    pub reserved0: u32,
+    pub flags: u32,
     pub name: [u8; NAME_LEN],
     pub reserved: [u64; 2],
 }
@@ -104,7 +112,7 @@ impl EntityDesc {
             num_regs: 0,
             reg_width: 0,
             event_mask: 0,
-            reserved0: 0,
+            flags: 0,
             name: [0; NAME_LEN],
             reserved: [0; 2],
         }
@@ -155,6 +163,8 @@ pub enum Opcode {
     WaitOp = 7,
     WaitFence = 8,
     Delay = 9,
+    QueueBuffer = 10,
+    CancelBuffer = 11,
 }
 
 impl Opcode {
@@ -171,6 +181,8 @@ impl Opcode {
             7 => Self::WaitOp,
             8 => Self::WaitFence,
             9 => Self::Delay,
+            10 => Self::QueueBuffer,
+            11 => Self::CancelBuffer,
             _ => return None,
         })
     }
@@ -244,6 +256,8 @@ pub enum Reason {
     NoOps = 15,
     ValueTooWide = 16,
     BadFence = 17,
+    NoBuffers = 18,
+    BadBuffer = 19,
 }
 
 /// `struct kcam_submit`.
@@ -291,7 +305,7 @@ pub struct Event {
     pub timestamp_ns: u64,
     pub data: [u64; 2],
     pub dropped: u32,
-    pub reserved0: u32,
+    pub status: i32,
     pub reserved: [u64; 2],
 }
 
@@ -301,6 +315,27 @@ pub struct Event {
 pub struct Reset {
     pub flags: u32,
     pub reserved0: u32,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_buffer_import`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BufferImport {
+    pub entity_id: u32,
+    pub fd: i32,
+    pub handle: u32,
+    pub flags: u32,
+    pub size: u64,
+    pub reserved: [u64; 2],
+}
+
+/// `struct kcam_buffer_release`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BufferRelease {
+    pub handle: u32,
+    pub flags: u32,
     pub reserved: [u64; 2],
 }
 
@@ -345,12 +380,16 @@ pub const IOC_NR_DQEVENT: u32 = 7;
 pub const IOC_NR_RESET: u32 = 8;
 /// `KCAM_IOC_CANCEL` number.
 pub const IOC_NR_CANCEL: u32 = 9;
+/// `KCAM_IOC_IMPORT_BUFFER` number.
+pub const IOC_NR_IMPORT_BUFFER: u32 = 10;
+/// `KCAM_IOC_RELEASE_BUFFER` number.
+pub const IOC_NR_RELEASE_BUFFER: u32 = 11;
 /// The highest ioctl number in use.
-pub const IOC_NR_LAST: u32 = IOC_NR_CANCEL;
+pub const IOC_NR_LAST: u32 = IOC_NR_RELEASE_BUFFER;
 
 // The ioctl numbers themselves depend on the architecture's `_IOC` encoding (powerpc, mips, sparc and alpha differ
 // from asm-generic): the kernel builds them with `kernel::ioctl`, userspace with its libc's `_IOR`/`_IOWR`
 // (`tools/kcam/src/ioctl.rs`, checked against the C header there). The directions, per `include/uapi/linux/kcam.h`:
-// QUERY_CAPS and DQEVENT `_IOR`; ENUM_ENTITY, ENUM_REG, SUBMIT and WAIT `_IOWR`; SUBSCRIBE, UNSUBSCRIBE, RESET and
-// CANCEL `_IOW`. The io_uring commands (`cmd_op` of `IORING_OP_URING_CMD`) are the SUBMIT, CANCEL and DQEVENT ioctl
-// numbers.
+// QUERY_CAPS and DQEVENT `_IOR`; ENUM_ENTITY, ENUM_REG, SUBMIT, WAIT and IMPORT_BUFFER `_IOWR`; SUBSCRIBE,
+// UNSUBSCRIBE, RESET, CANCEL and RELEASE_BUFFER `_IOW`. The io_uring commands (`cmd_op` of `IORING_OP_URING_CMD`)
+// are the SUBMIT, CANCEL and DQEVENT ioctl numbers.

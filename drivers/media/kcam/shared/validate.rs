@@ -26,6 +26,9 @@
 //! | event the entity does not emit | `EINVAL` | `BAD_EVENT` |
 //! | poll or wait without a timeout | `EINVAL` | `TIMEOUT_REQUIRED` |
 //! | `WAIT_FENCE` whose `fence_fd` is negative (or, checked by the kernel, not a sync_file) | `EBADF` | `BAD_FENCE` |
+//! | `QUEUE_BUFFER` or `CANCEL_BUFFER` on an entity that writes no buffers | `EINVAL` | `NO_BUFFERS` |
+//! | buffer handle 0 or wider than 32 bits (or, checked by the kernel, not one of the file's) | `ENOENT` | `BAD_BUFFER` |
+//! | buffer imported for another entity (checked by the kernel) | `EINVAL` | `BAD_BUFFER` |
 //!
 //! `no_std`, no allocation, no `kernel::` imports: shared by the kernel module and the host crate `tools/kcam`.
 
@@ -72,6 +75,8 @@ pub struct EntityInfo {
     pub reg_width: u32,
     /// Bit n: emits event n.
     pub event_mask: u32,
+    /// Writes buffers (`QUEUE_BUFFER`, `CANCEL_BUFFER`).
+    pub buffers: bool,
 }
 
 /// What validation needs to know about a register.
@@ -168,7 +173,7 @@ pub fn inputs(opcode: Opcode) -> Inputs {
     Inputs {
         entity: !matches!(opcode, Nop | WaitOp | WaitFence | Delay),
         reg: matches!(opcode, Read | Write | Update | Poll),
-        value: matches!(opcode, Write | Update | Poll),
+        value: matches!(opcode, Write | Update | Poll | QueueBuffer | CancelBuffer),
         mask: matches!(opcode, Update | Poll),
         param: opcode == XferParam,
         event: opcode == WaitEvent,
@@ -221,6 +226,12 @@ pub fn clear_unused_inputs(op: &mut Op) {
     if !u.timeout {
         op.timeout_ns = 0;
     }
+}
+
+/// The handle of a `QUEUE_BUFFER` or `CANCEL_BUFFER` operation that passed [`check_op`].
+pub fn buffer_handle(op: &Op) -> u32 {
+    // CAST: `check_op` refused values wider than 32 bits.
+    op.value as u32
 }
 
 /// Checks operation `index` of a list, given the camera's topology and limits. Operations are checked in order,
@@ -318,6 +329,14 @@ pub fn check_op(
             }
             if op.timeout_ns == 0 {
                 return reject(i, Reason::TimeoutRequired, errno::EINVAL);
+            }
+        }
+        (Opcode::QueueBuffer | Opcode::CancelBuffer, _) => {
+            if !entity.is_some_and(|e| e.buffers) {
+                return reject(i, Reason::NoBuffers, errno::EINVAL);
+            }
+            if op.value == 0 || op.value > u64::from(u32::MAX) {
+                return reject(i, Reason::BadBuffer, errno::ENOENT);
             }
         }
         (Opcode::WaitFence, _) => {

@@ -3,15 +3,25 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use kcam::camera::{ioctl, name_of, Camera};
 use kcam::ioctl as kio;
-use kcam::uapi::{
-    self, Caps, EntityDesc, Event, EventSub, EventType, Op, Opcode, RegDesc, Reset, Submit,
-};
+use kcam::uapi::{self, Event, EventSub, EventType, Op, Opcode, Reset, Submit};
 use serde::Deserialize;
-use std::{fs::File, os::fd::AsRawFd, path::PathBuf, process::ExitCode};
+use std::{
+    path::PathBuf,
+    process::ExitCode,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 #[path = "../compliance.rs"]
 mod compliance;
+#[path = "../frames_checks.rs"]
+mod frames_checks;
+#[path = "../frames_cli.rs"]
+mod frames_cli;
 
 /// Drive a KCAM camera through its ioctls.
 #[derive(Parser)]
@@ -20,11 +30,14 @@ Examples:
   kcamctl list
   kcamctl write vcam-sensor EXPOSURE 500
   kcamctl run ops.json        # [{\"op\":\"write\",\"entity\":\"vcam-sensor\",\"reg\":\"GAIN\",\"value\":32}, ...]
+  kcamctl capture --frames 5 -o 'frame-%03d.png' --pattern bars --exposure 8000 --illuminant neutral
+  kcamctl capture --3a -o converged.png
+  kcamctl 3a                  # AE/AWB from a dark start; prints every frame and where it converged
 
   kcamctl --uring run ops.json   # the same list as an io_uring command (IORING_OP_URING_CMD)
 
 A rejected list prints the index of the first offending operation and the reason; nothing of it ran.
-Exit status: 0 success, 1 failure, 2 usage error.")]
+Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (SIGINT, SIGTERM).")]
 struct Cli {
     /// The camera device.
     #[arg(short, long, default_value = "/dev/kcam0")]
@@ -67,7 +80,9 @@ enum Cmd {
     /// camera-limits, param-snapshot, isolation, close-cancels, signal, kill-direct, kill-queued, reset-cancels,
     /// hang, hang-watchdog, removal; through io_uring: uring-order, uring-errors, uring-fences, uring-cancel,
     /// uring-async-cancel, uring-limits, uring-exit, uring-close, uring-isolation, uring-events, uring-removal;
-    /// poll. (removal and uring-removal need the module reloaded after.)
+    /// poll; of frames and buffers: import-errors, buffer-ops, buffer-limits, buffer-isolation, isp-params,
+    /// frame-content, frame-sequence, exposure-ramp, buffer-close, buffer-release, buffer-cancel, buffer-reset,
+    /// buffer-lost, buffer-removal. (removal, uring-removal and buffer-removal need the module reloaded after.)
     Check { case: String },
     /// Benchmark (not a test): WRITES register writes as one list, as WRITES single-op ioctls and as WRITES
     /// single-op io_uring commands submitted and reaped in one io_uring_enter, ROUNDS times each, interleaved;
@@ -84,6 +99,19 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         frames: u64,
     },
+    /// Capture frames into dma-bufs and write them as PNG (or PPM): the frame size and format, the scene and the
+    /// sensor settings as given, the ISP subtracting the sensor's black level with the white balance given (or,
+    /// with --3a, everything from the 3A loop). Prints each file with its frame number, the number stamped in its
+    /// pixels and its mean colour.
+    Capture(frames_cli::CaptureArgs),
+    /// The 3A loop: auto exposure and auto white balance from each frame's statistics, programming exposure, gain
+    /// and the ISP's gains through operation lists, from a dark start (exposure 100 us) until the frame stays on
+    /// target and neutral; prints every frame and where it converged.
+    #[command(name = "3a")]
+    Aaa(frames_cli::AaaArgs),
+    /// Benchmark (not a test): per frame size, the frames per second written into queued buffers and the time
+    /// one frame takes to render, as a share of the frame period.
+    FrameBench(frames_cli::BenchArgs),
     /// Send COUNT random ioctls (seeded, so a failure can be replayed): random operation lists, flags, reserved
     /// fields, dependencies, ioctl numbers and user pointers. Prints how many were accepted and rejected per errno.
     Fuzz {
@@ -96,7 +124,7 @@ enum Cmd {
 
 fn bench(cam: &Camera, writes: u32, rounds: u32) -> Result<()> {
     let (sensor, _) = cam.entities.first().context("no entity")?;
-    let reg = cam.reg_index(sensor.id, &serde_json::Value::String("EXPOSURE".into()))?;
+    let reg = cam.reg_index(sensor.id, "EXPOSURE")?;
     let make = |i: u32| {
         let mut op = Op::new(Opcode::Write, sensor.id, reg);
         op.value = u64::from(i % 1000);
@@ -162,7 +190,7 @@ fn stream(cam: &Camera, frames: u64, uring: bool) -> Result<()> {
         .find(|e| e.0.event_mask & 0b11 == 0b11)
         .context("no entity emits frame events")?;
     let id = sensor.id;
-    let ctrl = cam.reg_index(id, &serde_json::Value::String("CTRL".into()))?;
+    let ctrl = cam.reg_index(id, "CTRL")?;
     for ev in [EventType::FrameStart, EventType::FrameEnd] {
         let mut sub = EventSub {
             entity_id: id,
@@ -288,6 +316,8 @@ fn fuzz(cam: &Camera, seed: u64, count: u32, uring: bool) -> Result<()> {
         kio::IOC_RESET,
         kio::IOC_WAIT,
         kio::IOC_DQEVENT,
+        kio::IOC_IMPORT_BUFFER,
+        kio::IOC_RELEASE_BUFFER,
     ];
     for _ in 0..count {
         // Room for any struct; the kernel reads only the size the ioctl number names.
@@ -301,7 +331,7 @@ fn fuzz(cam: &Camera, seed: u64, count: u32, uring: bool) -> Result<()> {
             .take(300)
             .map(|_| {
                 let mut o = Op::new(Opcode::Nop, 0, 0);
-                o.opcode = rng.pick(11) as u32;
+                o.opcode = rng.pick(13) as u32;
                 o.entity_id = rng.pick(6) as u32;
                 o.reg = rng.pick(8) as u32;
                 o.value = rng.pick(0x1_0000);
@@ -425,183 +455,28 @@ struct JsonOp {
     flags: u32,
 }
 
-struct Camera {
-    file: File,
-    entities: Vec<(EntityDesc, Vec<RegDesc>)>,
-}
-
-fn ioctl<T>(file: &File, cmd: libc::Ioctl, arg: &mut T) -> std::io::Result<()> {
-    // SAFETY: `arg` points to a live `T` whose size the ioctl number encodes; the kernel reads and writes only it.
-    let rc = unsafe { libc::ioctl(file.as_raw_fd(), cmd as _, arg as *mut T) };
-    if rc < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-fn name_of(b: &[u8]) -> String {
-    String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or(b)).into_owned()
-}
-
-impl Camera {
-    fn open(path: &PathBuf) -> Result<Self> {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        let mut caps = Caps::default();
-        ioctl(&file, kio::IOC_QUERY_CAPS, &mut caps).context("KCAM_IOC_QUERY_CAPS")?;
-        if caps.api_version != uapi::API_VERSION {
-            bail!(
-                "camera speaks KCAM API {}, this tool {}",
-                caps.api_version,
-                uapi::API_VERSION
-            );
-        }
-        let mut entities = Vec::new();
-        for index in 0..caps.num_entities {
-            let mut e = EntityDesc::query(index);
-            ioctl(&file, kio::IOC_ENUM_ENTITY, &mut e).context("KCAM_IOC_ENUM_ENTITY")?;
-            let mut regs = Vec::new();
-            for reg in 0..e.num_regs {
-                let mut r = RegDesc::query(e.id, reg);
-                ioctl(&file, kio::IOC_ENUM_REG, &mut r).context("KCAM_IOC_ENUM_REG")?;
-                regs.push(r);
-            }
-            entities.push((e, regs));
-        }
-        Ok(Self { file, entities })
-    }
-
-    fn entity_id(&self, v: &serde_json::Value) -> Result<u32> {
-        match v {
-            serde_json::Value::Number(n) => Ok(n
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .context("bad entity number")?),
-            serde_json::Value::String(s) => self.entity_by_name(s).map(|e| e.0.id),
-            _ => bail!("entity must be a name or a number"),
-        }
-    }
-
-    fn entity_by_name(&self, name: &str) -> Result<&(EntityDesc, Vec<RegDesc>)> {
-        if let Ok(id) = name.parse::<u32>() {
-            if let Some(e) = self.entities.iter().find(|e| e.0.id == id) {
-                return Ok(e);
-            }
-        }
-        self.entities
-            .iter()
-            .find(|e| name_of(&e.0.name) == name)
-            .with_context(|| format!("no entity '{name}' (see kcamctl list)"))
-    }
-
-    fn reg_index(&self, entity: u32, v: &serde_json::Value) -> Result<u32> {
-        match v {
-            serde_json::Value::Number(n) => Ok(n
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .context("bad register number")?),
-            serde_json::Value::String(s) => {
-                if let Ok(n) = s.parse::<u32>() {
-                    return Ok(n);
-                }
-                let e = self
-                    .entities
-                    .iter()
-                    .find(|e| e.0.id == entity)
-                    .context("no such entity")?;
-                let i =
-                    e.1.iter()
-                        .position(|r| name_of(&r.name) == *s)
-                        .with_context(|| format!("no register '{s}' on that entity"))?;
-                Ok(i as u32)
-            }
-            _ => bail!("reg must be a name or a number"),
-        }
-    }
-
-    /// Entity `entity`'s id and the index of its register `reg` (names or numbers).
-    fn reg(&self, entity: &str, reg: &str) -> Result<(u32, u32)> {
-        let id = self.entity_by_name(entity)?.0.id;
-        Ok((
-            id,
-            self.reg_index(id, &serde_json::Value::String(reg.into()))?,
-        ))
-    }
-
-    /// An operation on register `reg` of `entity`.
-    fn op(&self, opcode: Opcode, entity: &str, reg: &str, value: u64) -> Result<Op> {
-        let (id, r) = self.reg(entity, reg)?;
-        let mut op = Op::new(opcode, id, r);
-        op.value = value;
-        Ok(op)
-    }
-
-    /// Runs one register op as a list of its own; its result, or its status as the error.
-    fn reg_op(&self, opcode: Opcode, entity: &str, reg: &str, value: u64) -> Result<u64> {
-        let mut ops = [self.op(opcode, entity, reg, value)?];
-        self.submit(&mut ops, 0)?;
-        if ops[0].status != 0 {
-            let what = if opcode == Opcode::Read {
-                "read"
-            } else {
-                "write"
-            };
-            bail!(
-                "{what} failed: {}",
-                std::io::Error::from_raw_os_error(-ops[0].status)
-            );
-        }
-        Ok(ops[0].result)
-    }
-
-    fn read_reg(&self, entity: &str, reg: &str) -> Result<u64> {
-        self.reg_op(Opcode::Read, entity, reg, 0)
-    }
-
-    /// Submits `ops`; on rejection names the op and the reason.
-    fn submit(&self, ops: &mut [Op], flags: u32) -> Result<Submit> {
-        let mut s = Submit {
-            flags,
-            count: ops.len() as u32,
-            ops_ptr: ops.as_mut_ptr() as u64,
-            ..Submit::default()
-        };
-        if let Err(e) = ioctl(&self.file, kio::IOC_SUBMIT, &mut s) {
-            bail!(
-                "list rejected at op {} (reason {}): {e}",
-                s.error_idx,
-                reason_name(s.error_reason)
-            );
-        }
-        Ok(s)
+/// An entity given by name or number in a JSON list.
+fn json_entity(cam: &Camera, v: &serde_json::Value) -> Result<u32> {
+    match v {
+        serde_json::Value::Number(n) => Ok(n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .context("bad entity number")?),
+        serde_json::Value::String(s) => cam.entity_by_name(s).map(|e| e.0.id),
+        _ => bail!("entity must be a name or a number"),
     }
 }
 
-fn reason_name(r: u32) -> &'static str {
-    const NAMES: [&str; 18] = [
-        "none",
-        "bad opcode",
-        "unknown entity",
-        "unknown register",
-        "register not readable",
-        "register not writable",
-        "value outside the writable mask",
-        "bad dependency",
-        "parameter too long",
-        "bad parameter",
-        "event not emitted",
-        "timeout required",
-        "reserved or unused field not zero",
-        "bad flags",
-        "too many ops",
-        "no ops",
-        "value too wide",
-        "bad fence",
-    ];
-    NAMES.get(r as usize).copied().unwrap_or("unknown")
+/// A register of entity `entity` given by name or number in a JSON list.
+fn json_reg(cam: &Camera, entity: u32, v: &serde_json::Value) -> Result<u32> {
+    match v {
+        serde_json::Value::Number(n) => Ok(n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .context("bad register number")?),
+        serde_json::Value::String(s) => cam.reg_index(entity, s),
+        _ => bail!("reg must be a name or a number"),
+    }
 }
 
 fn parse_num(s: &str) -> Result<u64> {
@@ -611,9 +486,12 @@ fn parse_num(s: &str) -> Result<u64> {
     }
 }
 
-fn run(cli: &Cli) -> Result<()> {
+fn run(cli: &Cli, stop: &AtomicBool) -> Result<()> {
     const FAULTS: &str = "/sys/kernel/debug/vcam/faults";
     match &cli.cmd {
+        Cmd::Check { case } if frames_checks::CASES.contains(&case.as_str()) => {
+            return frames_checks::run(&cli.device, case, stop)
+        }
         Cmd::Check { case } => return compliance::run(&cli.device, case),
         Cmd::Faults { set } if set.is_empty() => {
             print!(
@@ -685,13 +563,13 @@ fn run(cli: &Cli) -> Result<()> {
                 let entity = j
                     .entity
                     .as_ref()
-                    .map(|e| cam.entity_id(e))
+                    .map(|e| json_entity(&cam, e))
                     .transpose()?
                     .unwrap_or(0);
                 let reg = j
                     .reg
                     .as_ref()
-                    .map(|r| cam.reg_index(entity, r))
+                    .map(|r| json_reg(&cam, entity, r))
                     .transpose()?
                     .unwrap_or(0);
                 let mut op = Op::new(opcode, entity, reg);
@@ -742,6 +620,9 @@ fn run(cli: &Cli) -> Result<()> {
             }
         }
         Cmd::Fuzz { seed, count } => fuzz(&cam, *seed, *count, cli.uring)?,
+        Cmd::Capture(a) => frames_cli::capture(&cam, a, stop)?,
+        Cmd::Aaa(a) => frames_cli::aaa(&cam, a, stop)?,
+        Cmd::FrameBench(a) => frames_cli::bench(&cam, a, stop)?,
         Cmd::Stream { frames } => stream(&cam, *frames, cli.uring)?,
         Cmd::Bench { writes, rounds } => bench(&cam, *writes, *rounds)?,
         Cmd::Reset => {
@@ -755,8 +636,27 @@ fn run(cli: &Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    // For the commands that stream frames, SIGINT and SIGTERM end the run between two frames: streaming stops,
+    // the buffers go back, no file is left half-written (the camera's file closing would take the buffers back
+    // anyway). A second signal ends the process at once. Every other command keeps the default actions.
+    let stop = Arc::new(AtomicBool::new(false));
+    let streams = match &cli.cmd {
+        Cmd::Capture(_) | Cmd::Aaa(_) | Cmd::FrameBench(_) => true,
+        Cmd::Check { case } => frames_checks::CASES.contains(&case.as_str()),
+        _ => false,
+    };
+    if streams {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
+            let _ = signal_hook::flag::register(sig, stop.clone());
+        }
+    }
+    match run(&cli, &stop) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if stop.load(Ordering::Relaxed) => {
+            eprintln!("kcamctl: interrupted");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("kcamctl: {e:#}");
             ExitCode::from(1)
