@@ -53,7 +53,8 @@ impl MappedDmaBuf {
         kernel::error::to_result(unsafe { ffi::kcam_dmabuf_get(fd, &mut buf) })?;
         let mut vaddr = core::ptr::null_mut();
         // SAFETY: `buf` is a dma-buf we hold a reference on; `vaddr` is a valid place for the mapping.
-        if let Err(e) = kernel::error::to_result(unsafe { ffi::kcam_dmabuf_vmap(buf, &mut vaddr) }) {
+        if let Err(e) = kernel::error::to_result(unsafe { ffi::kcam_dmabuf_vmap(buf, &mut vaddr) })
+        {
             // SAFETY: The reference taken above, not handed on.
             unsafe { ffi::kcam_dmabuf_put(buf) };
             return Err(e);

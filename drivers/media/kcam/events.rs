@@ -296,17 +296,17 @@ impl EventHub {
             if q.subs & b == 0 {
                 false
             } else if let Some(seq) = q.own_seq.get_mut(idx) {
-                    let sequence = *seq;
-                    *seq += 1;
-                    q.push(Event {
-                        entity_id: id,
-                        event,
-                        sequence,
-                        timestamp_ns: now_ns(),
-                        data,
-                        status,
-                        ..Event::default()
-                    });
+                let sequence = *seq;
+                *seq += 1;
+                q.push(Event {
+                    entity_id: id,
+                    event,
+                    sequence,
+                    timestamp_ns: now_ns(),
+                    data,
+                    status,
+                    ..Event::default()
+                });
                 true
             } else {
                 false

@@ -20,8 +20,8 @@ use crate::{
     sched::Job,
     shared::{
         uapi::{
-            self, BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, RegDesc, Reset,
-            Submit, Wait,
+            self, BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, RegDesc,
+            Reset, Submit, Wait,
         },
         validate,
     },

@@ -71,7 +71,11 @@ mod tests {
     #[test]
     fn bars_at_their_places() -> Result {
         // White at 8 ms: 0.8 of full scale once the black level is subtracted, 204 of 255.
-        let (f, _) = render(&cfg(v::PATTERN_BARS, v::ILLUM_NEUTRAL, 8000, 16, 1), &isp([256; 3]), v::FMT_RGB24)?;
+        let (f, _) = render(
+            &cfg(v::PATTERN_BARS, v::ILLUM_NEUTRAL, 8000, 16, 1),
+            &isp([256; 3]),
+            v::FMT_RGB24,
+        )?;
         let want: [[u32; 3]; 8] = [
             [1, 1, 1],
             [1, 1, 0],
@@ -98,8 +102,19 @@ mod tests {
     #[test]
     fn brightness_follows_exposure_until_saturation() -> Result {
         let mut last = 0;
-        for (exposure, want) in [(2000, 25), (4000, 51), (8000, 102), (16_000, 204), (32_000, 255), (64_000, 255)] {
-            let (f, _) = render(&cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, exposure, 16, 2), &isp([256; 3]), v::FMT_RGB24)?;
+        for (exposure, want) in [
+            (2000, 25),
+            (4000, 51),
+            (8000, 102),
+            (16_000, 204),
+            (32_000, 255),
+            (64_000, 255),
+        ] {
+            let (f, _) = render(
+                &cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, exposure, 16, 2),
+                &isp([256; 3]),
+                v::FMT_RGB24,
+            )?;
             let m = mean(&f, 0, W, 1);
             if m.abs_diff(want) > 2 {
                 pr_err!("kcam_frame: {} us: {}\n", exposure, m);
@@ -109,7 +124,11 @@ mod tests {
             last = m;
         }
         // The gain does what the exposure does.
-        let (a, _) = render(&cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, 2000, 32, 2), &isp([256; 3]), v::FMT_RGB24)?;
+        let (a, _) = render(
+            &cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, 2000, 32, 2),
+            &isp([256; 3]),
+            v::FMT_RGB24,
+        )?;
         assert!(mean(&a, 0, W, 1).abs_diff(51) <= 2);
         Ok(())
     }
@@ -119,7 +138,11 @@ mod tests {
         let c = cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, 8000, 16, 5);
         let (a, _) = render(&c, &isp([256; 3]), v::FMT_RGB24)?;
         let (b, _) = render(&c, &isp([256; 3]), v::FMT_RGB24)?;
-        let (d, _) = render(&SensorConfig { frame: 6, ..c }, &isp([256; 3]), v::FMT_RGB24)?;
+        let (d, _) = render(
+            &SensorConfig { frame: 6, ..c },
+            &isp([256; 3]),
+            v::FMT_RGB24,
+        )?;
         let body = (v::STAMP_ROWS * W * 3) as usize;
         if a[body..] != b[body..] {
             pr_err!("kcam_frame: the same frame twice differs\n");
@@ -135,7 +158,11 @@ mod tests {
     #[test]
     fn black_level_and_white_balance() -> Result {
         // Without the black level subtracted, black is the pedestal: 64 / 1023 of 255.
-        let (f, _) = render(&cfg(v::PATTERN_BARS, v::ILLUM_NEUTRAL, 8000, 16, 1), &IspConfig::RESET, v::FMT_RGB24)?;
+        let (f, _) = render(
+            &cfg(v::PATTERN_BARS, v::ILLUM_NEUTRAL, 8000, 16, 1),
+            &IspConfig::RESET,
+            v::FMT_RGB24,
+        )?;
         assert!(mean(&f, W - 7, W - 1, 1).abs_diff(16) <= 1);
         // A warm light casts the grey card; grey-world gains from its statistics neutralise it.
         let warm = cfg(v::PATTERN_GREY, v::ILLUM_WARM, 8000, 16, 1);
@@ -160,9 +187,16 @@ mod tests {
     #[test]
     fn statistics_measure_the_image() -> Result {
         // Grey card at 5 ms: 128 / 255 * 0.5 * 959 = 240.7 above the pedestal, 3851 in Q10.4.
-        let (_, s) = render(&cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, 5000, 16, 4), &isp([256; 3]), v::FMT_RGB24)?;
+        let (_, s) = render(
+            &cfg(v::PATTERN_GREY, v::ILLUM_NEUTRAL, 5000, 16, 4),
+            &isp([256; 3]),
+            v::FMT_RGB24,
+        )?;
         assert_eq!(s.version, v::STATS_V1);
-        assert_eq!((s.frame, s.width, s.height, s.exposure, s.gain), (4, W, H, 5000, 16));
+        assert_eq!(
+            (s.frame, s.width, s.height, s.exposure, s.gain),
+            (4, W, H, 5000, 16)
+        );
         let n = s.cells.len() as u64;
         for c in 0..3 {
             let total: u64 = s.cells.iter().map(|x| u64::from([x.r, x.g, x.b][c])).sum();
@@ -174,7 +208,11 @@ mod tests {
         assert!(s.cells.iter().all(|c| c.saturated == 0));
         assert_eq!(s.hist.iter().sum::<u32>(), W * H / 4);
         // Bright bars saturate the white column of cells, never the black one.
-        let (_, s) = render(&cfg(v::PATTERN_BARS, v::ILLUM_NEUTRAL, 20_000, 16, 4), &isp([256; 3]), v::FMT_RGB24)?;
+        let (_, s) = render(
+            &cfg(v::PATTERN_BARS, v::ILLUM_NEUTRAL, 20_000, 16, 4),
+            &isp([256; 3]),
+            v::FMT_RGB24,
+        )?;
         assert!(s.cells[v::GRID_W].saturated > 0 && s.cells[2 * v::GRID_W - 1].saturated == 0);
         Ok(())
     }
@@ -183,7 +221,11 @@ mod tests {
     fn stamp_reads_back() -> Result {
         for format in [v::FMT_RGB24, v::FMT_YUYV] {
             for frame in [0u32, 1, 0xdead_beef, u32::MAX] {
-                let (f, _) = render(&cfg(v::PATTERN_BOX, v::ILLUM_WARM, 0, 16, frame), &IspConfig::RESET, format)?;
+                let (f, _) = render(
+                    &cfg(v::PATTERN_BOX, v::ILLUM_WARM, 0, 16, frame),
+                    &IspConfig::RESET,
+                    format,
+                )?;
                 assert_eq!(frame::read_stamp(format, W, &f), Some(frame));
             }
         }
@@ -210,11 +252,17 @@ mod tests {
         let p = isp([300, 256, 500]).to_params();
         // SAFETY: `IspParams` is integers without padding (the invariant of vcam_uapi.rs).
         let bytes = unsafe {
-            core::slice::from_raw_parts(core::ptr::from_ref(&p).cast::<u8>(), size_of::<IspParams>())
+            core::slice::from_raw_parts(
+                core::ptr::from_ref(&p).cast::<u8>(),
+                size_of::<IspParams>(),
+            )
         };
         assert_eq!(IspConfig::parse(bytes), Ok(Some(isp([300, 256, 500]))));
         assert_eq!(IspConfig::parse(&[1, 2, 3, 250]), Ok(None));
-        let bad = IspParams { wb_gain: [v::GAIN_MAX + 1, 256, 256], ..p };
+        let bad = IspParams {
+            wb_gain: [v::GAIN_MAX + 1, 256, 256],
+            ..p
+        };
         assert!(IspConfig::from_params(&bad).is_err());
         Ok(())
     }

@@ -56,6 +56,9 @@ mod vcam;
 mod vcam_pipeline;
 mod waker;
 
+#[allow(unreachable_pub, dead_code)]
+#[path = "shared/frame.rs"]
+mod frame;
 /// The uAPI and the validator, shared with the host crate `tools/kcam` (which tests them against the C header).
 #[allow(unreachable_pub, dead_code, missing_docs)]
 #[path = "shared/uapi.rs"]
@@ -67,9 +70,6 @@ mod validate;
 #[allow(unreachable_pub, dead_code, missing_docs)]
 #[path = "shared/vcam_uapi.rs"]
 mod vcam_uapi;
-#[allow(unreachable_pub, dead_code)]
-#[path = "shared/frame.rs"]
-mod frame;
 
 #[allow(dead_code)]
 #[path = "../../common/owned_debugfs.rs"]
@@ -80,7 +80,8 @@ mod shared {
 }
 
 use uapi::{
-    BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset, Submit, Wait,
+    BufferImport, BufferRelease, Cancel, Caps, EntityDesc, Event, EventSub, Op, RegDesc, Reset,
+    Submit, Wait,
 };
 
 // The uAPI structs are `repr(C)` integers and integer arrays with explicit padding (the invariant of

@@ -61,11 +61,7 @@ impl List {
             matches!(
                 Opcode::from_raw(op.opcode),
                 Some(
-                    Opcode::Nop
-                        | Opcode::Read
-                        | Opcode::Write
-                        | Opcode::Update
-                        | Opcode::XferParam
+                    Opcode::Nop | Opcode::Read | Opcode::Write | Opcode::Update | Opcode::XferParam
                 )
             )
         })
@@ -151,7 +147,8 @@ impl List {
                 reason: uapi::Reason::BadBuffer,
                 errno,
             };
-            let buf = buffer(validate::buffer_handle(op)).ok_or_else(|| reject(s, bad(errno::ENOENT)))?;
+            let buf =
+                buffer(validate::buffer_handle(op)).ok_or_else(|| reject(s, bad(errno::ENOENT)))?;
             if camera.index_of(op.entity_id).ok() != Some(buf.entity) {
                 return Err(reject(s, bad(errno::EINVAL)));
             }

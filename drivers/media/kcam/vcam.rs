@@ -546,10 +546,7 @@ impl Backend for Arc<Vcam> {
             && (self.streaming.load(Relaxed) || self.pipeline.queued(Sink::Image) > 0);
         let new = {
             let mut regs = self.regs.lock();
-            let old = *regs
-                .get(idx)
-                .and_then(|e| e.get(reg))
-                .ok_or(ENOENT)?;
+            let old = *regs.get(idx).and_then(|e| e.get(reg)).ok_or(ENOENT)?;
             let new = (old & !mask) | (value & mask);
             check_value(idx, reg, new, &regs)?;
             if geometry_locked && new != old {

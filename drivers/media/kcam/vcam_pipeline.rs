@@ -258,7 +258,10 @@ impl Pipeline {
         }
         let is = |b: &Option<Arc<Buffer>>| b.as_ref().is_some_and(|b| Arc::ptr_eq(b, buf));
         let queued = st.queues.iter().flatten().any(|b| Arc::ptr_eq(b, buf))
-            || st.pending.as_ref().is_some_and(|j| j.buffers.iter().any(is))
+            || st
+                .pending
+                .as_ref()
+                .is_some_and(|j| j.buffers.iter().any(is))
             || st.active.iter().any(is);
         if queued {
             return Err(EALREADY);
@@ -389,7 +392,8 @@ impl Pipeline {
         let (results, measured) = self.render_into(&mut rs, &job);
         let us = start.elapsed().as_micros_ceil();
         // CAST: clamped to u32.
-        self.render_us.store(us.clamp(0, i64::from(u32::MAX)) as u32, Relaxed);
+        self.render_us
+            .store(us.clamp(0, i64::from(u32::MAX)) as u32, Relaxed);
         let frame = job.setup.sensor.frame;
         let mut done: [Option<Done>; 2] = [None, None];
         for (sink, (buf, result)) in job.buffers.iter().zip(results).enumerate() {
