@@ -13,8 +13,11 @@ pick_rates $LA/i2c
 irq_before=$(cat /proc/irq/default_smp_affinity)
 
 write_file $W/program "i2c rate=$bus write 0x50 de ad be ef"
+# The transfer starts 1.5 s after `play`, while gpio-la isolates a CPU and starts the capture; a slow kernel (the
+# debug kernel's KASAN under TCG) takes longer than that to start, so each retake (`attempt`, from retake) doubles
+# the delay, within the 10 s trigger timeout.
 attempt_tool() {
-	write_file $W/play 1500000000
+	write_file $W/play $((1500000000 << (attempt - 1)))
 	gpio-la capture -i i2c -c 1 -s $rate -n $((rate / bus * 80 + 2000)) -t 1H+2F --timeout-ms 10000 --vcd \
 		--decode i2c:scl=SCL:sda=SDA -o $RFL_OUT/decode/tool_sr/capture.sr > /tmp/tool.out 2> /tmp/tool.err
 }

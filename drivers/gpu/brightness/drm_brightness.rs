@@ -522,7 +522,7 @@ impl Drop for Watch {
         // SAFETY: Registered in `init`. Calls `drmb_rust_bl_removed` for every device, dropping our references.
         unsafe { ffi::drmb_unwatch_backlights() };
         // Whatever is still held (nothing, normally) is released here, outside the lock.
-        let (bound, backlights) = {
+        let (bound, conns, backlights) = {
             let mut shim = SHIM.lock();
             let mut bound = KVec::new();
             let conns = core::mem::take(&mut shim.conns);
@@ -532,10 +532,12 @@ impl Drop for Watch {
                     let _ = bound.push(b, GFP_KERNEL);
                 }
             }
-            shim.conns = conns;
-            (bound, core::mem::take(&mut shim.backlights))
+            // The shim is a static that outlives the module's data: what its vectors hold, their buffers
+            // included, is freed here, or it leaks at every unload (kmemleak in make check-debug).
+            (bound, conns, core::mem::take(&mut shim.backlights))
         };
         drop(bound);
+        drop(conns);
         drop(backlights);
     }
 }
