@@ -17,7 +17,7 @@ out=$(kcamctl --uring run /tmp/p.json 2>&1)
 expect_eq kcam_uring_run_failed_op "$(echo "$out" | head -1)" "0 poll result 0x0 Connection timed out (os error 110)"
 
 for c in uring-order uring-errors uring-fences uring-cancel uring-async-cancel uring-limits uring-exit uring-close \
-	uring-isolation uring-events poll uring-task-work; do
+	uring-isolation uring-events poll uring-task-work uring-fast-task-work; do
 	if out=$(kcamctl check $c 2>&1); then
 		e2e_pass kcam_check_$c
 		[ -n "$out" ] && echo "@@INFO kcam check $c: $(echo "$out" | tr '\n' ' ')"

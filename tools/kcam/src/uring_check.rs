@@ -34,6 +34,7 @@ pub(crate) const CASES: &[&str] = &[
     "poll",
     "uring-removal",
     "uring-task-work",
+    "uring-fast-task-work",
 ];
 
 /// The buffer group of event streams here.
@@ -251,6 +252,7 @@ pub(crate) fn run(cam: &Camera, dev: &Path, case: &str) -> Result<()> {
         "poll" => poll(cam, dev)?,
         "uring-removal" => removal(cam, fd)?,
         "uring-task-work" => task_work(cam, fd)?,
+        "uring-fast-task-work" => fast_task_work(cam, fd)?,
         other => bail!("unknown case '{other}'"),
     }
     Ok(())
@@ -1374,6 +1376,32 @@ fn task_work(cam: &Camera, fd: RawFd) -> Result<()> {
     ensure!(w.status == 0, "waited list: {}", w.status);
     f.wait(t)?;
     ensure!(cam.read_reg("vcam-sensor", "GAIN")? == 45, "GAIN");
+    Ok(())
+}
+
+/// Lists on the fast path (run while their SQE is issued) are not cancelled by io_uring task work that comes
+/// meanwhile: a timeout of the same ring fires while one `io_uring_enter` issues 64 single-op lists, each of which
+/// then runs with `TIF_NOTIFY_SIGNAL` set (it looks like a pending signal until the task returns to userspace).
+fn fast_task_work(cam: &Camera, fd: RawFd) -> Result<()> {
+    cam.reset()?;
+    let mut f = Flight::new(Setup::Plain)?;
+    let t = f.timeout(Duration::from_micros(100))?;
+    let mut lists = Vec::new();
+    for i in 0..64 {
+        let op = cam.op(Opcode::Write, "vcam-sensor", "GAIN", 16 + i % 8)?;
+        lists.push(f.list(fd, vec![op], 0, Flags::empty())?);
+    }
+    f.submit()?;
+    for (i, ud) in lists.into_iter().enumerate() {
+        let c = f.wait(ud)?;
+        ensure!(
+            c.res == 0,
+            "single-op list {i} of the batch: CQE res {} ({}) with a timeout of its ring firing meanwhile",
+            c.res,
+            std::io::Error::from_raw_os_error(-c.res)
+        );
+    }
+    ensure!(f.wait(t)?.res == -libc::ETIME, "the ring's timeout");
     Ok(())
 }
 
