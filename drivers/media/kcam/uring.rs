@@ -309,6 +309,10 @@ fn submit(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Outcome {
         // The fast path, as the ioctl's: a list that asks for no fence and never waits runs at once, in this
         // task, if the camera is idle; the command then completes now, without a job, a worker or task work.
         if !out_fence && list.never_waits() {
+            // Inline, io_uring task work for this task (another request's completion) sets `TIF_NOTIFY_SIGNAL`,
+            // which would stop the list as a signal does; by an io-wq worker, that flag is
+            // `IORING_OP_ASYNC_CANCEL`'s and must stop it.
+            let _no_notify = (!how.blocking).then(NoNotifySignal::new);
             if let Some((seqno, failed)) = dev.run_direct(me.id, &mut list)? {
                 s.seqno = seqno;
                 return Ok(Submitted::Ran(list, failed));

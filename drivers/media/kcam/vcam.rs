@@ -394,6 +394,8 @@ impl Vcam {
     /// reset value and clears every fault but removal.
     pub(crate) fn reset(&self) {
         self.streaming.store(false, Relaxed);
+        // As for a stop (`set_streaming`): no frame may start after the pipeline's reset.
+        drop(self.generator.lock().take());
         self.settling.store(false, Relaxed);
         self.pipeline.reset();
         *self.regs.lock() = reset_values();
@@ -494,6 +496,10 @@ impl Vcam {
             drop(generator.take());
             *generator = Some(self.clone().start(self.half_period));
         } else if !on && was {
+            // The timer first (cancelled, a running callback waited for): one that saw `streaming` before it was
+            // cleared would otherwise start a frame after `stream_off`, take a queued buffer and write it with no
+            // frame end to announce it.
+            drop(self.generator.lock().take());
             self.pipeline.stream_off();
         }
     }
