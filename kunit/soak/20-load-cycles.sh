@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# Soak: every module unloaded and loaded again, 100 times (each load runs its KUnit suites again), with a camera
-# file opened and a backlight bound in between, so that teardown runs with state to tear down.
+# Soak: every module unloaded and loaded again, 100 times (each load runs its KUnit suites again), with a list run
+# on the camera and a fake backlight added (which drm_brightness binds) in between, so that teardown has state to
+# tear down.
 . "$RFL_TESTS/kmemleak.sh"
 cycles=${SOAK_CYCLES:-100}
 failed=0
