@@ -348,6 +348,11 @@ impl Pipeline {
             st.done = None;
         }
         self.cancel(&|_| true, None);
+        self.flush();
+    }
+
+    /// Waits until the render work queued so far has finished (process context).
+    pub(crate) fn flush(&self) {
         // SAFETY: `self.work` is initialised and lives as long as `self`; `Work` wraps a `struct work_struct`.
         let work = unsafe { Work::raw_get(core::ptr::from_ref(&self.work)) };
         // SAFETY: `work` is the work item embedded in `self`, valid while `self` is.
