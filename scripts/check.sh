@@ -75,7 +75,7 @@ vm_results() {
 	grep -E '^[[:space:]]*not ok' "$dir/ktap.txt" >&2
 	grep -E '^  not ok|^  # .*: ' "$dir/e2e.txt" | grep -B1 '^  not ok' >&2
 	# Every module's suite must have run: a suite that silently vanished (KUNIT=m, a module that did not load) fails.
-	for suite in gpio_sloppy_la gpio_waveform_program kcam_core kcam_frame drm_brightness_policy drm_brightness_binding \
+	for suite in gpio_sloppy_la gpio_waveform_program kcam_core kcam_frame kcam_pipeline drm_brightness_policy drm_brightness_binding \
 		fake_backlight_commands; do
 		grep -q "^ok [0-9]* $suite\$\|^not ok [0-9]* $suite\$" "$dir/ktap.txt" || { echo "error: KUnit suite $suite did not run ($label)" >&2; count 0 1; }
 	done

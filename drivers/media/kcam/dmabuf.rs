@@ -51,11 +51,32 @@ impl MappedDmaBuf {
         let mut buf = core::ptr::null_mut();
         // SAFETY: `buf` is a valid place for the glue to store the reference.
         kernel::error::to_result(unsafe { ffi::kcam_dmabuf_get(fd, &mut buf) })?;
+        // SAFETY: The reference just taken, handed on.
+        unsafe { Self::map(buf) }
+    }
+
+    /// A new zeroed dma-buf of `size` bytes of this module's own (`kcam_dmabuf_test_new`), mapped: for KUnit tests,
+    /// which have no userspace exporter.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn new_for_test(size: usize) -> Result<Self> {
+        let mut buf = core::ptr::null_mut();
+        // SAFETY: `buf` is a valid place for the glue to store the new buffer's reference.
+        kernel::error::to_result(unsafe { ffi::kcam_dmabuf_test_new(size, &mut buf) })?;
+        // SAFETY: The reference just made, handed on.
+        unsafe { Self::map(buf) }
+    }
+
+    /// Maps `buf` and takes over its reference (put if the mapping fails).
+    ///
+    /// # Safety
+    ///
+    /// `buf` is a dma-buf on which the caller holds a reference, which it hands over.
+    unsafe fn map(buf: *mut kernel::bindings::dma_buf) -> Result<Self> {
         let mut vaddr = core::ptr::null_mut();
         // SAFETY: `buf` is a dma-buf we hold a reference on; `vaddr` is a valid place for the mapping.
         if let Err(e) = kernel::error::to_result(unsafe { ffi::kcam_dmabuf_vmap(buf, &mut vaddr) })
         {
-            // SAFETY: The reference taken above, not handed on.
+            // SAFETY: The reference handed over to us, not kept.
             unsafe { ffi::kcam_dmabuf_put(buf) };
             return Err(e);
         }

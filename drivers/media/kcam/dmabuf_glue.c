@@ -13,8 +13,10 @@
 #include <linux/dma-direction.h>
 #include <linux/dma-resv.h>
 #include <linux/err.h>
+#include <linux/fcntl.h>
 #include <linux/iosys-map.h>
 #include <linux/module.h>
+#include <linux/vmalloc.h>
 
 #include "dmabuf_glue.h"
 
@@ -88,3 +90,59 @@ void kcam_dmabuf_end_cpu_write(struct dma_buf *buf)
 	/* Exporters' end hooks flush caches; their errors have no recovery, the data is written either way. */
 	dma_buf_end_cpu_access(buf, DMA_TO_DEVICE);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * A dma-buf of this module's own, for KUnit tests that need a buffer without a userspace exporter: zeroed
+ * vmalloc memory, mapped for the CPU by vmap only (no device attaches, so map_dma_buf is never called).
+ */
+static struct sg_table *kcam_dmabuf_test_map(struct dma_buf_attachment *attach, enum dma_data_direction dir)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static void kcam_dmabuf_test_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
+				   enum dma_data_direction dir)
+{
+}
+
+static void kcam_dmabuf_test_release(struct dma_buf *buf)
+{
+	vfree(buf->priv);
+}
+
+static int kcam_dmabuf_test_vmap(struct dma_buf *buf, struct iosys_map *map)
+{
+	iosys_map_set_vaddr(map, buf->priv);
+	return 0;
+}
+
+static const struct dma_buf_ops kcam_dmabuf_test_ops = {
+	.map_dma_buf = kcam_dmabuf_test_map,
+	.unmap_dma_buf = kcam_dmabuf_test_unmap,
+	.release = kcam_dmabuf_test_release,
+	.vmap = kcam_dmabuf_test_vmap,
+};
+
+/* 0 and a new dma-buf of size bytes (one reference, ours) in *buf, or -ENOMEM / dma_buf_export()'s error. */
+int kcam_dmabuf_test_new(size_t size, struct dma_buf **buf)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct dma_buf *b;
+	void *mem = vzalloc(size);
+
+	if (!mem)
+		return -ENOMEM;
+	info.ops = &kcam_dmabuf_test_ops;
+	info.size = size;
+	info.flags = O_RDWR;
+	info.priv = mem;
+	b = dma_buf_export(&info);
+	if (IS_ERR(b)) {
+		vfree(mem);
+		return PTR_ERR(b);
+	}
+	*buf = b;
+	return 0;
+}
+#endif

@@ -17,5 +17,7 @@ int kcam_dmabuf_vmap(struct dma_buf *buf, void **vaddr);
 void kcam_dmabuf_vunmap(struct dma_buf *buf, void *vaddr);
 int kcam_dmabuf_begin_cpu_write(struct dma_buf *buf);
 void kcam_dmabuf_end_cpu_write(struct dma_buf *buf);
+/* KUnit only (defined with CONFIG_KUNIT): a zeroed buffer of this module's own. */
+int kcam_dmabuf_test_new(size_t size, struct dma_buf **buf);
 
 #endif /* KCAM_DMABUF_GLUE_H */

@@ -54,6 +54,7 @@ mod sched;
 mod uring;
 mod vcam;
 mod vcam_pipeline;
+mod vcam_pipeline_kunit;
 mod waker;
 
 #[allow(unreachable_pub, dead_code)]

@@ -12,11 +12,21 @@
 //! A frame is rendered once its start hands out a job; a frame that starts while the previous one is still in the
 //! pipeline is not rendered (`FRAMES_DROPPED`) and its buffers stay queued for the next. A frame's buffers and
 //! statistics are announced once it is both rendered and ended (its FRAME_END came, or streaming stopped), by
-//! whichever of the render work and the frame end comes second.
+//! whichever of the render work and the frame end comes second, under the `state` lock.
 //!
-//! Taking buffers back ([`Pipeline::cancel`]: a `CANCEL_BUFFER` op, release, close, reset, removal) removes them from
-//! the queues and the job not yet started; one being written is told to stop (checked between pairs of lines), and
-//! the canceller waits for the render to end, so that nothing is written once it returns.
+//! A buffer is in flight from its queueing until its `BUFFER_DONE` is announced: queued, in the job, being written,
+//! or rendered and waiting for its frame's end. Queueing it again meanwhile is `EALREADY`. Taking buffers back
+//! ([`Pipeline::cancel`]: a `CANCEL_BUFFER` op, release, close, reset, removal) removes them from wherever they
+//! are in flight: from the queues and the job not yet started; one being written is told to stop (checked between
+//! pairs of lines), and the canceller waits for the render to end, so that nothing is written once it returns; one
+//! rendered and waiting for its frame's end loses its announcement (or, with reset's `-ECANCELED`, gets that one at
+//! once). So once a cancel has returned, no `BUFFER_DONE` of that queueing comes, and the file owns the buffer
+//! again. Announcements are made under the `state` lock, so a cancel either finds a buffer in flight or comes
+//! after its `BUFFER_DONE`.
+//!
+//! The frame end may announce in the timer callback, where a buffer cannot be dropped: the announced frame keeps
+//! its buffers (no longer in flight) until process context lets them go: the next render, a cancel, streaming's
+//! stop or the shutdown.
 
 use crate::{
     buffer::Buffer,
@@ -72,14 +82,14 @@ struct FrameJob {
     buffers: [Option<Arc<Buffer>>; 2],
 }
 
-/// A buffer to announce with `BUFFER_DONE`.
+/// A buffer to announce with `BUFFER_DONE`, with that status.
 struct Done {
-    events: Arc<FileEvents>,
-    handle: u32,
+    buf: Arc<Buffer>,
     status: i32,
 }
 
-/// A rendered frame, to announce. (No buffer in here: it may be announced, and dropped, in the timer callback.)
+/// A rendered frame, to announce. It holds its buffers, so it is only ever dropped in process context (see the
+/// module documentation).
 struct Completion {
     frame: u32,
     /// Indexed by [`Sink`].
@@ -87,6 +97,8 @@ struct Completion {
     /// The frame was measured whole: `STATS_READY`.
     measured: bool,
     raw_sum: u32,
+    /// Announced already: its buffers are no longer in flight, only waiting to be dropped in process context.
+    announced: bool,
 }
 
 /// The pipeline's state, under an IRQ-safe lock (the frame generator changes it in softirq context).
@@ -97,7 +109,8 @@ struct State {
     pending: Option<FrameJob>,
     /// The buffers being rendered into (the render work holds them too), by [`Sink`].
     active: [Option<Arc<Buffer>>; 2],
-    /// Rendered, waiting for its frame to end.
+    /// Rendered, waiting for its frame to end (not `announced`; then `busy` is set), or announced by the frame end
+    /// and kept until process context drops it.
     done: Option<Completion>,
     /// A frame is pending, being rendered or waiting for its end: the next frame start drops its frame.
     busy: bool,
@@ -226,23 +239,30 @@ impl Pipeline {
 
     /// The frame ends (timer callback, softirq): announces it if it is rendered already.
     pub(crate) fn frame_end(&self) {
-        let done = {
-            let mut st = self.state.lock();
-            st.ended = true;
-            let done = st.done.take();
-            if done.is_some() {
-                st.busy = false;
-            }
-            done
-        };
-        if let Some(d) = done {
-            self.complete(d);
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        st.ended = true;
+        if let Some(c) = st.done.as_mut().filter(|c| !c.announced) {
+            // Under the lock (see the module documentation); its buffers stay until process context drops them.
+            self.complete(c);
+            c.announced = true;
+            st.busy = false;
         }
     }
 
     /// Streaming stopped: the frame in the pipeline will not get its end, it is announced once rendered.
     pub(crate) fn stream_off(&self) {
         self.frame_end();
+        // Process context: the announced frame's buffers can go now.
+        let announced = {
+            let mut st = self.state.lock();
+            if st.done.as_ref().is_some_and(|c| c.announced) {
+                st.done.take()
+            } else {
+                None
+            }
+        };
+        drop(announced);
     }
 
     /// Queues `buf` on `sink`; returns how many buffers that queue holds. See `Backend::queue_buffer` for the
@@ -257,12 +277,16 @@ impl Pipeline {
             return Err(ENOENT);
         }
         let is = |b: &Option<Arc<Buffer>>| b.as_ref().is_some_and(|b| Arc::ptr_eq(b, buf));
+        // In flight (see the module documentation), up to its BUFFER_DONE.
         let queued = st.queues.iter().flatten().any(|b| Arc::ptr_eq(b, buf))
             || st
                 .pending
                 .as_ref()
                 .is_some_and(|j| j.buffers.iter().any(is))
-            || st.active.iter().any(is);
+            || st.active.iter().any(is)
+            || st.done.as_ref().is_some_and(|c| {
+                !c.announced && c.done.iter().flatten().any(|d| Arc::ptr_eq(&d.buf, buf))
+            });
         if queued {
             return Err(EALREADY);
         }
@@ -277,25 +301,29 @@ impl Pipeline {
     }
 
     /// Takes back every buffer `which` selects (see the module documentation); with `announce`, their files get
-    /// `BUFFER_DONE` with that status. Returns whether any was queued or being written.
+    /// `BUFFER_DONE` with that status. Returns whether any was in flight (queued, being written, or rendered and
+    /// waiting for its frame's end).
     pub(crate) fn cancel(&self, which: &dyn Fn(&Buffer) -> bool, announce: Option<Error>) -> bool {
-        const N: usize = 2 * QUEUE_LEN + 2;
-        // Taken out under the lock, announced and dropped (unmapped) after it: no allocation needed.
-        let mut gone: [Option<Arc<Buffer>>; N] = core::array::from_fn(|_| None);
+        // The two queues, the job's two buffers, the two of a frame waiting for its end.
+        const N: usize = 2 * QUEUE_LEN + 4;
+        // Taken out under the lock, with the frame to announce them with, announced and dropped (unmapped) after
+        // it: no allocation needed.
+        let mut gone: [Option<(Arc<Buffer>, u32)>; N] = core::array::from_fn(|_| None);
         let mut n = 0;
         let mut wait = false;
+        let mut announced = None;
         {
             let mut st = self.state.lock();
-            let mut stash = |b: Arc<Buffer>| {
+            let mut stash = |b: Arc<Buffer>, frame: u32| {
                 if let Some(slot) = gone.get_mut(n) {
-                    *slot = Some(b);
+                    *slot = Some((b, frame));
                     n += 1;
                 }
             };
             for q in st.queues.iter_mut() {
                 while let Some(i) = q.iter().position(|b| which(b)) {
                     if let Ok(b) = q.remove(i) {
-                        stash(b);
+                        stash(b, 0);
                     }
                 }
             }
@@ -303,10 +331,25 @@ impl Pipeline {
                 for slot in job.buffers.iter_mut() {
                     if slot.as_ref().is_some_and(|b| which(b)) {
                         if let Some(b) = slot.take() {
-                            stash(b);
+                            stash(b, 0);
                         }
                     }
                 }
+            }
+            match &mut st.done {
+                Some(c) if !c.announced => {
+                    // Rendered, its frame not ended: its announcement goes (or becomes the cancel's).
+                    for slot in c.done.iter_mut() {
+                        if slot.as_ref().is_some_and(|d| which(&d.buf)) {
+                            if let Some(d) = slot.take() {
+                                stash(d.buf, c.frame);
+                            }
+                        }
+                    }
+                }
+                // Announced: nothing in flight; its buffers can go here, in process context.
+                Some(_) => announced = st.done.take(),
+                None => {}
             }
             let code = announce.map_or(SILENT, |e| e.to_errno());
             for (sink, a) in st.active.iter().enumerate() {
@@ -320,11 +363,12 @@ impl Pipeline {
             // The render work holds this for the whole frame and stops writing at its next pair of lines.
             drop(self.render.lock());
         }
-        for b in gone.iter().flatten() {
+        for (b, frame) in gone.iter().flatten() {
             if let Some(e) = announce {
-                self.announce(b.entity, &b.events, b.handle, 0, e.to_errno());
+                self.announce(b.entity, &b.events, b.handle, *frame, e.to_errno());
             }
         }
+        drop(announced);
         wait || n > 0
     }
 
@@ -342,12 +386,19 @@ impl Pipeline {
     /// Removal or unload: nothing starts or queues any more, every buffer is let go of without an announcement,
     /// and the render work has finished when this returns.
     pub(crate) fn shutdown(&self) {
-        {
+        let done = {
             let mut st = self.state.lock();
             st.stopping = true;
-            st.done = None;
-        }
+            st.done.take()
+        };
+        // Not announced; its buffers go here, in process context.
+        drop(done);
         self.cancel(&|_| true, None);
+        self.flush();
+    }
+
+    /// Waits until the render work queued so far has finished (process context).
+    pub(crate) fn flush(&self) {
         // SAFETY: `self.work` is initialised and lives as long as `self`; `Work` wraps a `struct work_struct`.
         let work = unsafe { Work::raw_get(core::ptr::from_ref(&self.work)) };
         // SAFETY: `work` is the work item embedded in `self`, valid while `self` is.
@@ -409,8 +460,7 @@ impl Pipeline {
                 self.frames_done.fetch_add(1, Relaxed);
             }
             done[sink] = Some(Done {
-                events: buf.events.clone(),
-                handle: buf.handle,
+                buf: buf.clone(),
                 status,
             });
         }
@@ -419,27 +469,33 @@ impl Pipeline {
             done,
             measured,
             raw_sum: rs.renderer.raw_sum(),
+            announced: false,
         };
-        let (now, active) = {
+        let (gone, active, previous) = {
             let mut st = self.state.lock();
             let active = core::mem::take(&mut st.active);
-            if st.stopping {
-                (None, active)
+            // The previous frame, announced already: this job was handed out once it no longer was `busy`.
+            let previous = st.done.take();
+            let gone = if st.stopping {
+                Some(completion)
             } else if st.ended {
                 st.busy = false;
-                (Some(completion), active)
+                // Under the lock (see the module documentation).
+                self.complete(&completion);
+                Some(completion)
             } else {
+                // Waiting for its frame to end, its buffers in flight until then.
                 st.done = Some(completion);
-                (None, active)
-            }
+                None
+            };
+            (gone, active, previous)
         };
-        // Our references and the copies in `active` go here, in process context.
+        // Our references, the copies in `active` and the frames no longer needed go here, in process context.
+        drop(gone);
+        drop(previous);
         drop(active);
         drop(job);
         drop(rs);
-        if let Some(c) = now {
-            self.complete(c);
-        }
     }
 
     /// Whether the buffer of `sink` is still to be written.
@@ -530,8 +586,9 @@ impl Pipeline {
             .any(|(sink, b)| b.is_some() && self.cancel[sink].load(Relaxed) == 0)
     }
 
-    /// Announces a frame: its buffers to their files, its statistics to everyone subscribed.
-    fn complete(&self, c: Completion) {
+    /// Announces a frame: its buffers to their files, its statistics to everyone subscribed. Called under the
+    /// `state` lock (any context).
+    fn complete(&self, c: &Completion) {
         for (sink, d) in c.done.iter().enumerate() {
             if let Some(d) = d {
                 let idx = if sink == Sink::Image as usize {
@@ -539,7 +596,7 @@ impl Pipeline {
                 } else {
                     self.entities.isp.0
                 };
-                self.announce(idx, &d.events, d.handle, c.frame, d.status);
+                self.announce(idx, &d.buf.events, d.buf.handle, c.frame, d.status);
             }
         }
         if c.measured {

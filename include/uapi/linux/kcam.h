@@ -33,9 +33,10 @@
  * writer, an ISP's statistics). The handle it returns belongs to the importing file and goes with
  * KCAM_IOC_RELEASE_BUFFER or when the file is closed. KCAM_OP_QUEUE_BUFFER hands a buffer to its entity for a coming
  * frame; once written it is the file's again, announced by a KCAM_EVENT_BUFFER_DONE event to that file only.
- * KCAM_OP_CANCEL_BUFFER takes a queued buffer back. A buffer is never written after it was taken back, released,
- * its file closed, the camera reset (its owner gets BUFFER_DONE with -ECANCELED) or removed: each of these waits
- * for a write in progress to stop.
+ * KCAM_OP_CANCEL_BUFFER takes a queued buffer back. A queued buffer is in flight until its BUFFER_DONE (queueing
+ * it again before is -EALREADY); taken back or released before, it gets no BUFFER_DONE after that. A buffer is
+ * never written after it was taken back, released, its file closed, the camera reset (its owner gets BUFFER_DONE
+ * with -ECANCELED) or removed: each of these waits for a write in progress to stop.
  *
  * Access: the device node is root-only (0600) unless a udev rule grants more. Files are isolated: one file
  * cannot wait for another's submissions, events go only to the files subscribed to them, and buffer handles and
