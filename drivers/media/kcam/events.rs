@@ -40,6 +40,11 @@ use kernel::{
 pub(crate) const QUEUE_LEN: usize = 64;
 
 /// An armed event stream (see the module documentation).
+///
+/// # Invariants
+///
+/// Only [`Stream::tell`] and [`FileEvents::stream_yield`] call `hook`; while `told` is false, every call of it was
+/// answered (`hook.rs`).
 struct Stream {
     hook: Hook,
     /// The hook was called and its owner has not come back for what waits ([`FileEvents::stream_step`]).
@@ -53,7 +58,10 @@ impl Stream {
     fn tell(&mut self) {
         if !self.told {
             self.told = true;
-            self.hook.call();
+            // SAFETY: `told` was false: every earlier call was answered (type invariant). Nothing calls the hook
+            // again before the owner answers this call: `told`, now true, keeps `tell` from calling until the owner's
+            // `stream_step` or `stream_yield`, which it calls acting on this call.
+            unsafe { self.hook.call_and_keep() };
         }
     }
 
@@ -333,6 +341,7 @@ impl EventHub {
             return Err(EBUSY);
         }
         let waiting = !q.events.is_empty();
+        // INVARIANT: The new hook was never called.
         let stream = q.stream.insert(Stream {
             hook,
             told: false,
@@ -426,7 +435,12 @@ impl FileEvents {
     }
 
     /// For the stream's owner, told by its hook: what to do next.
-    pub(crate) fn stream_step(&self) -> StreamStep {
+    ///
+    /// # Safety
+    ///
+    /// Only the stream's owner calls it, acting on the last call of the stream's hook (an io_uring command: in the
+    /// task work that call queued): this answers that call.
+    pub(crate) unsafe fn stream_step(&self) -> StreamStep {
         let mut q = self.queue.lock();
         let events = !q.events.is_empty();
         let Some(stream) = &mut q.stream else {
@@ -442,6 +456,7 @@ impl FileEvents {
                 StreamStep::End(status)
             }
             None => {
+                // INVARIANT: The owner acts on the last call (the function's safety requirement): it is answered.
                 stream.told = false;
                 StreamStep::Idle
             }
@@ -454,10 +469,17 @@ impl FileEvents {
     }
 
     /// The owner stops for now although events wait (to let others run): its hook is called again at once.
-    pub(crate) fn stream_yield(&self) {
+    ///
+    /// # Safety
+    ///
+    /// As for [`FileEvents::stream_step`].
+    pub(crate) unsafe fn stream_yield(&self) {
         if let Some(stream) = &mut self.queue.lock().stream {
             // It was told and has not come back: its next turn comes by the hook.
-            stream.hook.call();
+            // SAFETY: The owner acts on the last call (the function's safety requirement), which is thus answered.
+            // `told` stays true, so `tell` does not call before the owner answers this call by its next
+            // `stream_step` or `stream_yield`.
+            unsafe { stream.hook.call_and_keep() };
         }
     }
 

@@ -311,7 +311,9 @@ impl MiscDevice for KcamFile {
         let events = dev.camera.events.open()?;
         let id = dev.next_file_id();
         // The file gets `poll` and `uring_cmd` (see `uring.rs`).
-        uring::install_fops(file)?;
+        // SAFETY: `file` is a camera file being opened (this is its `open`), and the module's init ran
+        // `uring::init` before it registered the camera.
+        unsafe { uring::install_fops(file)? };
         KBox::pin_init(
             try_pin_init!(KcamFile {
                 dev,

@@ -197,7 +197,9 @@ impl kernel::Module for KcamModule {
             pr_err!("kcam: every limit must be at least 1, access_timeout_ms 1..=60000\n");
         })?;
         // Before the first camera registers: its files switch to these operations when opened.
-        uring::init();
+        // SAFETY: Module init, before vcam's probe (below) registers the first camera: no camera file is open, and
+        // none opens meanwhile.
+        unsafe { uring::init() };
         Ok(Self {
             _fences: FenceGuard,
             _vcam: vcam::Instance::probe(module_parameters::fps.value(), limits)?,
@@ -211,7 +213,7 @@ mod tests {
     use crate::{
         camera::{Backend, CameraCtx, RunCtx},
         device::KcamDevice,
-        events::StreamStep,
+        events::{FileEvents, StreamStep},
         fence::{Fence, FenceStatus},
         hook::Hook,
         limits::{Budget, Limits},
@@ -234,8 +236,8 @@ mod tests {
             // SAFETY: By the function's safety requirement.
             unsafe { &*arg.cast::<Atomic<u32>>() }.fetch_add(1, Relaxed);
         }
-        // SAFETY: `bump` only touches an atomic, in any context; the callers keep `counter` alive while the hook
-        // may be called.
+        // SAFETY: `bump` only touches an atomic, in any context, and answers each call at once; the callers keep
+        // `counter` alive while the hook lives.
         unsafe { Hook::new(bump, core::ptr::from_ref(counter).cast_mut().cast()) }
     }
 
@@ -652,6 +654,12 @@ mod tests {
         Ok(())
     }
 
+    /// `f.stream_step()`, as the owner of a stream whose hook counts calls.
+    fn step(f: &FileEvents) -> StreamStep {
+        // SAFETY: A counting hook answers every call at once (`hook.rs`): the hook may be called again any time.
+        unsafe { f.stream_step() }
+    }
+
     #[test]
     fn event_stream_is_told_once_and_ends_after_its_queue() -> Result {
         let (dev, _vcam) = device()?;
@@ -677,32 +685,32 @@ mod tests {
         assert!(f.has_events());
         let mut data = KVec::new();
         for _ in 0..2 {
-            assert_eq!(f.stream_step(), StreamStep::Event);
+            assert_eq!(step(&f), StreamStep::Event);
             f.dequeue(|e| data.push(e.data[0], GFP_KERNEL).map_err(Into::into))?;
         }
         assert_eq!(&data[..], &[10, 11]);
-        assert_eq!(f.stream_step(), StreamStep::Idle);
+        assert_eq!(step(&f), StreamStep::Idle);
         // Back: the next event tells it again.
         hub.emit(0, 1, frame_end, 12);
         assert_eq!(calls.load(Relaxed), 2);
         // Ended while told: no new call; what is queued goes first, then the end.
         assert!(f.end_stream(ECANCELED.to_errno()));
         assert_eq!(calls.load(Relaxed), 2);
-        assert_eq!(f.stream_step(), StreamStep::Event);
+        assert_eq!(step(&f), StreamStep::Event);
         f.dequeue(|_| Ok(()))?;
-        assert_eq!(f.stream_step(), StreamStep::End(ECANCELED.to_errno()));
+        assert_eq!(step(&f), StreamStep::End(ECANCELED.to_errno()));
         assert!(!f.end_stream(ECANCELED.to_errno()));
         // The last subscription going ends it with 0.
         hub.arm_stream(&f, counting_hook(&calls))?;
         hub.subscribe(&f, 0, frame_end, false)?;
         assert_eq!(calls.load(Relaxed), 3);
-        assert_eq!(f.stream_step(), StreamStep::End(0));
+        assert_eq!(step(&f), StreamStep::End(0));
         // Removal ends it with ENODEV, and no stream starts after.
         hub.subscribe(&f, 0, frame_end, true)?;
         hub.arm_stream(&f, counting_hook(&calls))?;
         hub.shutdown();
         assert_eq!(calls.load(Relaxed), 4);
-        assert_eq!(f.stream_step(), StreamStep::End(ENODEV.to_errno()));
+        assert_eq!(step(&f), StreamStep::End(ENODEV.to_errno()));
         assert!(hub
             .arm_stream(&f, counting_hook(&calls))
             .is_err_and(|e| e == ENODEV));

@@ -13,8 +13,9 @@
 //!   `KcamDevice::queue_job`) and answers as it does, with `ASYNC` implied. A list that asks for no out-fence and
 //!   never waits (no `POLL`, `DELAY` or wait op) on an idle camera takes the ioctl's fast path instead
 //!   (`KcamDevice::run_direct`): it runs while the command is issued, in the submitting task, and the command
-//!   completes at once. Otherwise, issued inline (the default), the command stays with its job: the job's [`Hook`] queues task work once the job is done, which writes the results
-//!   back to the list in the submitting task and completes the command. The ring's or task's exit
+//!   completes at once. Otherwise, issued inline (the default), the command stays with its job: the job's [`Hook`]
+//!   queues task work once the job is done, which writes the results back to the list in the submitting task and
+//!   completes the command. The ring's or task's exit
 //!   (`IO_URING_F_CANCEL`) stops the job, whose end completes the command the same way. Issued by an io-wq worker
 //!   (`IOSQE_ASYNC`), the worker waits for the job interruptibly, so that `IORING_OP_ASYNC_CANCEL`, which signals it
 //!   (`TIF_NOTIFY_SIGNAL`), stops the job.
@@ -24,9 +25,17 @@
 //!
 //! A command completes exactly once: when issued (an error, `TEST_ONLY`, the io-wq path), or in its task work.
 //! Only its hook queues that task work, and when it completes the command nothing can queue it again: a job calls
-//! its hook once; a stream is disarmed before its command completes. Until then, the command's pdu owns a reference
-//! on the job or on the file's events. Task work and `IO_URING_F_CANCEL` both run under the ring's `uring_lock`, so
-//! they never overlap.
+//! its hook once, consuming it ([`Hook::call`]); a stream is disarmed, dropping its hook, before its command
+//! completes. Until then, the command's pdu owns a reference on the job or on the file's events. Task work and
+//! `IO_URING_F_CANCEL` both run under the ring's `uring_lock`, so they never overlap.
+//!
+//! The types say which call of io_uring runs. A command is an [`Issuing`] while `->uring_cmd` issues it (its SQE
+//! is readable): it completes now ([`Issuing::done`]), or its pdu is set ([`WithPdu`]) and [`WithPdu::hook`]
+//! (`unsafe`: the issue must then not complete it) hands its completion to a job or a stream. It is an
+//! [`InTaskWork`] in its task work, which posts events and completes it ([`InTaskWork::done`], `unsafe`: once the
+//! hook is gone). Each is made only by the entry point of that call and lent out, neither is `Copy` or `Clone`, and
+//! completing consumes it. The operations of camera files are set up at module init ([`init`]) and switched to by
+//! `open` ([`install_fops`]), both `unsafe` for that reason.
 
 use crate::{
     device::KcamDevice,
@@ -68,17 +77,25 @@ mod bindings {
 }
 
 /// Makes the operations camera files switch to when opened: the Rust miscdevice's, with `poll` and `uring_cmd`.
-/// Called once, at module init, before any camera registers.
-pub(crate) fn init() {
+///
+/// # Safety
+///
+/// No camera file is open or being opened (module init, before any camera registers): the operations it writes
+/// are those open files use.
+pub(crate) unsafe fn init() {
     let raw = MiscDeviceOptions { name: c"kcam" }.into_raw::<KcamFile>();
     // SAFETY: `raw.fops` is the `'static` operations table of `KcamFile`'s miscdevice; no file uses the copy yet.
     unsafe { bindings::kcam_uring_fops_init(raw.fops) };
 }
 
 /// Switches a camera file being opened to the operations of [`init`].
-pub(crate) fn install_fops(file: &File) -> Result {
-    // SAFETY: `file` is being opened by `KcamFile::open` (its operations are those `init` copied, and its open may
-    // replace them, as `misc_open` did).
+///
+/// # Safety
+///
+/// `file` is a camera file being opened (`KcamFile::open`), and [`init`] ran before its camera registered.
+pub(crate) unsafe fn install_fops(file: &File) -> Result {
+    // SAFETY: `file` is being opened as a camera file (the function's safety requirement): its operations are those
+    // `init` copied, and its open may replace them, as `misc_open` did; `init` filled the table it switches to.
     to_result(unsafe { bindings::kcam_uring_fops_install(file.as_ptr()) })
 }
 
@@ -103,91 +120,99 @@ impl Drop for NoNotifySignal {
     }
 }
 
-/// An io_uring command on a camera file.
+/// An io_uring command on a camera file while io_uring issues it. Only `kcam_rust_uring_cmd` makes one, for the
+/// duration of the issue, and lends it out; the issue ends by completing it ([`Issuing::done`]) or by handing its
+/// completion to a job or an event stream ([`WithPdu::hook`]).
 ///
 /// # Invariants
 ///
-/// `0` is a command issued on a camera file and not completed yet.
-#[derive(Clone, Copy)]
-struct Cmd(*mut io_uring_cmd);
+/// `ptr` is a command on a camera file that io_uring issues now, with `how.flags`: its SQE is readable and it is not
+/// completed.
+struct Issuing {
+    ptr: *mut io_uring_cmd,
+    how: Issue,
+}
 
-impl Cmd {
-    fn op(self) -> u32 {
+impl Issuing {
+    fn op(&self) -> u32 {
         // SAFETY: A valid command (type invariant).
-        unsafe { bindings::kcam_uring_cmd_op(self.0) }
+        unsafe { bindings::kcam_uring_cmd_op(self.ptr) }
     }
 
-    fn multishot(self) -> bool {
+    fn multishot(&self) -> bool {
         // SAFETY: A valid command (type invariant).
-        unsafe { bindings::kcam_uring_cmd_multishot(self.0) }
+        unsafe { bindings::kcam_uring_cmd_multishot(self.ptr) }
     }
 
-    fn fixed(self) -> bool {
+    fn fixed(&self) -> bool {
         // SAFETY: A valid command (type invariant).
-        unsafe { bindings::kcam_uring_cmd_fixed(self.0) }
+        unsafe { bindings::kcam_uring_cmd_fixed(self.ptr) }
     }
 
-    /// The SQE's command bytes. While being issued only (later, the SQE may be gone).
-    fn bytes(self) -> UringCmd {
+    /// The SQE's command bytes.
+    fn bytes(&self) -> UringCmd {
         let (mut arg, mut reserved) = (0, 0);
-        // SAFETY: A valid command being issued, whose SQE is readable; the glue writes both outputs.
-        unsafe { bindings::kcam_uring_cmd_bytes(self.0, &mut arg, &mut reserved) };
+        // SAFETY: A valid command being issued, whose SQE is readable (type invariant); the glue writes both outputs.
+        unsafe { bindings::kcam_uring_cmd_bytes(self.ptr, &mut arg, &mut reserved) };
         UringCmd { arg, reserved }
     }
 
-    /// The SQE's buffer group. While being issued only.
-    fn buf_group(self) -> u16 {
+    /// The SQE's buffer group.
+    fn buf_group(&self) -> u16 {
         // SAFETY: As for `bytes`.
-        unsafe { bindings::kcam_uring_cmd_buf_group(self.0) }
+        unsafe { bindings::kcam_uring_cmd_buf_group(self.ptr) }
     }
 
-    fn pdu(self) -> *mut bindings::kcam_uring_pdu {
-        // SAFETY: A valid command (type invariant); its pdu lives as long as it does.
-        unsafe { bindings::kcam_uring_pdu_of(self.0) }
-    }
-
-    fn set_pdu(self, data: *const c_void, buf_group: u16, cqe32: bool) {
-        // SAFETY: The pdu of a valid command, which only this module uses.
-        unsafe {
-            self.pdu().write(bindings::kcam_uring_pdu {
-                data,
-                buf_group,
-                cqe32,
-            })
+    /// Sets the pdu, which its task work and `IO_URING_F_CANCEL` read ([`Queued`]); then the command may be queued.
+    ///
+    /// # Safety
+    ///
+    /// `data` is a reference from `Arc::into_raw`, which the pdu owns from now on: on the command's job for
+    /// `KCAM_IOC_SUBMIT`, on its file's events for `KCAM_IOC_DQEVENT`.
+    unsafe fn set_pdu(&self, data: *const c_void, buf_group: u16) -> WithPdu<'_> {
+        let pdu = bindings::kcam_uring_pdu {
+            data,
+            buf_group,
+            cqe32: self.how.cqe32,
         };
+        // SAFETY: The pdu of a valid command (type invariant), which only this module uses and which lives as long as
+        // the command; no task work of the command runs during its issue.
+        unsafe { bindings::kcam_uring_pdu_of(self.ptr).write(pdu) };
+        // INVARIANT: Set just now.
+        WithPdu(self)
     }
 
-    fn read_pdu(self) -> bindings::kcam_uring_pdu {
-        // SAFETY: As for `set_pdu`; only called for commands whose pdu was set (queued ones).
-        unsafe { self.pdu().read() }
+    /// Completes the command now (`res2` goes to 32-byte CQEs).
+    fn done(self, res: i32, res2: u64) {
+        // SAFETY: A valid command being issued with `how.flags` (type invariant). It completes once: `self` goes, and
+        // the issue that completes it handed its completion to no hook (`WithPdu::hook`'s safety requirement).
+        unsafe { bindings::kcam_uring_done(self.ptr, res, res2, self.how.cqe32, self.how.flags) };
+    }
+}
+
+/// A command being issued whose pdu is set ([`Issuing::set_pdu`]): it may be queued.
+///
+/// # Invariants
+///
+/// The pdu of `0` is set.
+struct WithPdu<'a>(&'a Issuing);
+
+impl WithPdu<'_> {
+    /// Lets ring and task exit reach the command (`IO_URING_F_CANCEL`, which reads the pdu).
+    fn mark_cancelable(&self) {
+        // SAFETY: A valid command being issued with `how.flags` (`Issuing`'s invariant).
+        unsafe { bindings::kcam_uring_mark_cancelable(self.0.ptr, self.0.how.flags) };
     }
 
-    /// Lets ring and task exit reach the command (`IO_URING_F_CANCEL`). `flags`: the issue flags.
-    fn mark_cancelable(self, flags: c_uint) {
-        // SAFETY: A valid command being issued with `flags`.
-        unsafe { bindings::kcam_uring_mark_cancelable(self.0, flags) };
-    }
-
-    /// Posts `event` in a buffer of `group` as a CQE that says more follow (`flags`: of the task work).
-    fn post_event(self, group: u16, event: &Event, flags: c_uint) -> Result {
-        let ptr = core::ptr::from_ref(event).cast::<c_void>();
-        // SAFETY: A valid multishot command in its task work (`flags` are its); `ptr` is readable for the size.
-        let r = unsafe {
-            bindings::kcam_uring_post_event(self.0, group, ptr, size_of::<Event>(), flags)
-        };
-        // A posting error never asks for a retry: the stream ends with it.
-        to_result(r).map_err(|e| if e == EAGAIN { ENOBUFS } else { e })
-    }
-
-    /// Completes the command (`res2` goes to 32-byte CQEs). `flags`: of the issue or task work doing it.
-    fn done(self, res: i32, res2: u64, cqe32: bool, flags: c_uint) {
-        // SAFETY: A valid command, completed once (the callers' contract, see the module documentation).
-        unsafe { bindings::kcam_uring_done(self.0, res, res2, cqe32, flags) };
-    }
-
-    /// The hook that queues the command's task work. `once`: that task work posts exactly one CQE (a list's
-    /// completion), so a waiter is woken only when all the CQEs it waits for are due.
-    fn hook(self, once: bool) -> Hook {
+    /// The hook that queues the command's task work (which reads the pdu) and so completes it. `once`: that task work
+    /// posts exactly one CQE (a list's completion), so a waiter is woken only when all the CQEs it waits for are due.
+    ///
+    /// # Safety
+    ///
+    /// From now on, the command completes only by that task work: unless the hook goes without having been called,
+    /// the issue ends with [`Outcome::Queued`], never [`Issuing::done`]. Its user lets go of the hook before the task
+    /// work completes the command (a job calls it with [`Hook::call`]; a stream is disarmed first).
+    unsafe fn hook(&self, once: bool) -> Hook {
         /// # Safety
         ///
         /// `cmd` is an `io_uring_cmd` not completed yet and not waiting for its task work.
@@ -207,11 +232,73 @@ impl Cmd {
         } else {
             complete_in_task
         };
-        // SAFETY: Queueing task work may be done in any context. Each user calls the hook while the command is not
-        // completed and not waiting for its task work (a job once, when done, and its task work completes the
-        // command, one CQE; a stream when it was not told yet, or from its own task work, which has taken the
-        // command off the task work list), and lets go of it before the task work completes the command.
-        unsafe { Hook::new(f, self.0.cast()) }
+        // SAFETY: Queueing task work may be done in any context. While the hook lives the command is not completed
+        // (the function's safety requirement), and when every earlier call was answered (its task work has started,
+        // so it is not waiting for it) it may queue its task work again. A job's task work posts one CQE.
+        unsafe { Hook::new(f, self.0.ptr.cast()) }
+    }
+}
+
+/// What a queued command's pdu holds, and its op.
+struct Queued {
+    op: u32,
+    pdu: bindings::kcam_uring_pdu,
+}
+
+impl Queued {
+    /// # Safety
+    ///
+    /// `cmd` is a command on a camera file that this module queued (its issue set its pdu and made its hook), not
+    /// completed, and no issue of it runs.
+    unsafe fn read(cmd: *mut io_uring_cmd) -> Self {
+        // SAFETY: A valid command (the function's safety requirement); its pdu, set, lives as long as it does.
+        unsafe {
+            Self {
+                op: bindings::kcam_uring_cmd_op(cmd),
+                pdu: bindings::kcam_uring_pdu_of(cmd).read(),
+            }
+        }
+    }
+}
+
+/// A queued command in its task work. Only `kcam_rust_uring_task_work` makes one, for the duration of the task work,
+/// and lends it out.
+///
+/// # Invariants
+///
+/// `ptr` is a command on a camera file that this module queued, whose pdu and op are `queued`, not completed; its
+/// task work, which its hook queued, runs now with `flags`.
+struct InTaskWork {
+    ptr: *mut io_uring_cmd,
+    flags: c_uint,
+    queued: Queued,
+}
+
+impl InTaskWork {
+    /// Posts `event` in a buffer of the stream's group as a CQE that says more follow.
+    fn post_event(&self, event: &Event) -> Result {
+        let ptr = core::ptr::from_ref(event).cast::<c_void>();
+        let group = self.queued.pdu.buf_group;
+        // SAFETY: A valid command in its task work, with its `flags` (type invariant); `ptr` is readable for the
+        // size. (A command that is not multishot gets an error.)
+        let r = unsafe {
+            bindings::kcam_uring_post_event(self.ptr, group, ptr, size_of::<Event>(), self.flags)
+        };
+        // A posting error never asks for a retry: the stream ends with it.
+        to_result(r).map_err(|e| if e == EAGAIN { ENOBUFS } else { e })
+    }
+
+    /// Completes the command (`res2` goes to 32-byte CQEs).
+    ///
+    /// # Safety
+    ///
+    /// The command's hook is gone (a job's was consumed by its call; a stream's goes when it is disarmed): nothing
+    /// queues this task work again.
+    unsafe fn done(self, res: i32, res2: u64) {
+        let cqe32 = self.queued.pdu.cqe32;
+        // SAFETY: A valid command in its task work, with its `flags` (type invariant). It completes once: `self`
+        // goes, and its task work does not come again (the function's safety requirement).
+        unsafe { bindings::kcam_uring_done(self.ptr, res, res2, cqe32, self.flags) };
     }
 }
 
@@ -238,9 +325,9 @@ enum Submitted {
 
 /// How an issued command goes on.
 enum Outcome {
-    /// It completes now with `res` and `res2`.
+    /// It completes now with `res` and `res2` ([`Issuing::done`]).
     Now(i32, u64),
-    /// Its task work completes it.
+    /// Its task work completes it: it handed its completion to a hook ([`WithPdu::hook`]).
     Queued,
 }
 
@@ -251,7 +338,7 @@ fn read_user<T: FromBytes>(addr: u64) -> Result<T> {
         .read::<T>()
 }
 
-fn issue(me: &KcamFile, cmd: Cmd, how: Issue) -> Outcome {
+fn issue(me: &KcamFile, cmd: &Issuing) -> Outcome {
     let r = (|| -> Result<Outcome> {
         me.dev.check_present()?;
         let UringCmd { arg, reserved } = cmd.bytes();
@@ -261,12 +348,12 @@ fn issue(me: &KcamFile, cmd: Cmd, how: Issue) -> Outcome {
         }
         let op = cmd.op();
         match op {
-            file::IOC_SUBMIT if !cmd.multishot() => Ok(submit(me, cmd, arg, how)),
+            file::IOC_SUBMIT if !cmd.multishot() => Ok(submit(me, cmd, arg)),
             file::IOC_CANCEL if !cmd.multishot() => {
                 me.cancel(&read_user::<Cancel>(arg)?)?;
                 Ok(Outcome::Now(0, 0))
             }
-            file::IOC_DQEVENT => stream(me, cmd, arg, how),
+            file::IOC_DQEVENT => stream(me, cmd, arg),
             _ if file::is_ours_misshapen(op) => {
                 let nr = _IOC_NR(op);
                 if [
@@ -289,7 +376,8 @@ fn issue(me: &KcamFile, cmd: Cmd, how: Issue) -> Outcome {
 }
 
 /// `KCAM_IOC_SUBMIT` of the `struct kcam_submit` at `arg`.
-fn submit(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Outcome {
+fn submit(me: &KcamFile, cmd: &Issuing, arg: u64) -> Outcome {
+    let how = cmd.how;
     let dev = &me.dev;
     let Ok(addr) = usize::try_from(arg) else {
         return Outcome::Now(EFAULT.to_errno(), 0);
@@ -347,10 +435,12 @@ fn submit(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Outcome {
         return wait(dev, &job);
     }
     // The pdu's reference goes in the task work that completes the command.
-    cmd.set_pdu(Arc::into_raw(job.clone()).cast(), 0, how.cqe32);
-    cmd.mark_cancelable(how.flags);
+    // SAFETY: A reference on the command's job (a submission's), which `into_raw` gives.
+    let cmd = unsafe { cmd.set_pdu(Arc::into_raw(job.clone()).cast(), 0) };
+    cmd.mark_cancelable();
     // Called when the job is done, maybe now: its task work runs in this task, once this issue returned.
-    job.on_done(cmd.hook(true));
+    // SAFETY: The issue returns `Queued` right after, and the job lets go of the hook by calling it (`Hook::call`).
+    job.on_done(unsafe { cmd.hook(true) });
     Outcome::Queued
 }
 
@@ -388,27 +478,32 @@ fn results(ops: &[Op], failed: Option<usize>, ops_ptr: u64) -> (i32, u64) {
 }
 
 /// `KCAM_IOC_DQEVENT`, multishot: arms the file's event stream.
-fn stream(me: &KcamFile, cmd: Cmd, arg: u64, how: Issue) -> Result<Outcome> {
+fn stream(me: &KcamFile, cmd: &Issuing, arg: u64) -> Result<Outcome> {
     // Events are posted from task work, which an io-wq worker's command does not get.
-    if !cmd.multishot() || arg != 0 || how.blocking {
+    if !cmd.multishot() || arg != 0 || cmd.how.blocking {
         return Err(EINVAL);
     }
     let data = Arc::into_raw(me.events.clone());
-    cmd.set_pdu(data.cast(), cmd.buf_group(), how.cqe32);
-    if let Err(e) = me.dev.camera.events.arm_stream(&me.events, cmd.hook(false)) {
+    // SAFETY: A reference on the events of the command's file (a `KCAM_IOC_DQEVENT`), which `into_raw` gives.
+    let cmd = unsafe { cmd.set_pdu(data.cast(), cmd.buf_group()) };
+    // SAFETY: If arming fails, the hook went uncalled (`arm_stream` calls it only once the stream
+    // is armed) and the command completes here; otherwise the issue returns `Queued`. The stream drops the hook
+    // when it is disarmed, which its task work waits for before completing the command.
+    let hook = unsafe { cmd.hook(false) };
+    if let Err(e) = me.dev.camera.events.arm_stream(&me.events, hook) {
         // SAFETY: The reference `into_raw` gave above, which nothing took: the stream is not armed.
         drop(unsafe { Arc::from_raw(data) });
         return Err(e);
     }
     // Its task work (queued when events wait) runs once this issue returned, after this.
-    cmd.mark_cancelable(how.flags);
+    cmd.mark_cancelable();
     Ok(Outcome::Queued)
 }
 
 /// `IO_URING_F_CANCEL`: the ring or its task exits. The command completes by its task work.
-fn cancel(me: &KcamFile, cmd: Cmd) {
-    let data = cmd.read_pdu().data;
-    match cmd.op() {
+fn cancel(me: &KcamFile, cmd: &Queued) {
+    let data = cmd.pdu.data;
+    match cmd.op {
         file::IOC_SUBMIT => {
             // SAFETY: A cancelable submission's pdu holds a reference on its job until its task work, which does not
             // run meanwhile (both hold the ring's `uring_lock`).
@@ -422,18 +517,19 @@ fn cancel(me: &KcamFile, cmd: Cmd) {
     }
 }
 
-/// The task work of a stream: delivers what waits; `Some(status)` once the stream ended and the command must
-/// complete. `cancel`: the task exits or the ring goes (user memory is out of reach).
-fn deliver(events: &FileEvents, cmd: Cmd, group: u16, flags: c_uint, cancel: bool) -> Option<i32> {
+/// The task work of a stream: delivers what waits; `Some(status)` once the stream ended (it is disarmed) and the
+/// command must complete. `cancel`: the task exits or the ring goes (user memory is out of reach).
+fn deliver(events: &FileEvents, cmd: &InTaskWork, cancel: bool) -> Option<i32> {
     if cancel {
         events.stream_take();
         return Some(ECANCELED.to_errno());
     }
     for _ in 0..QUEUE_LEN {
-        match events.stream_step() {
+        // SAFETY: The stream's owner, in the task work that the last call of its hook queued (`cmd`'s invariant).
+        match unsafe { events.stream_step() } {
             StreamStep::Idle => return None,
             StreamStep::End(status) => return Some(status),
-            StreamStep::Event => match events.dequeue(|e| cmd.post_event(group, e, flags)) {
+            StreamStep::Event => match events.dequeue(|e| cmd.post_event(e)) {
                 // EAGAIN: a `KCAM_IOC_DQEVENT` took it meanwhile.
                 Ok(()) => {}
                 Err(e) if e == EAGAIN => {}
@@ -445,7 +541,8 @@ fn deliver(events: &FileEvents, cmd: Cmd, group: u16, flags: c_uint, cancel: boo
         }
     }
     // Events keep coming: let the task's other work run, and come back.
-    events.stream_yield();
+    // SAFETY: As for `stream_step` above.
+    unsafe { events.stream_yield() };
     None
 }
 
@@ -467,25 +564,29 @@ pub(crate) unsafe extern "C" fn kcam_rust_uring_cmd(
 ) -> c_int {
     // SAFETY: By the function's safety requirement; the command holds the file open, so this borrow is valid.
     let me = unsafe { <Pin<KBox<KcamFile>> as ForeignOwnable>::borrow(private_data) };
-    // INVARIANT: By the function's safety requirement.
-    let cmd = Cmd(cmd);
     if cancel {
-        self::cancel(&me, cmd);
+        // SAFETY: Not completed (the function's safety requirement), and io_uring cancels only commands marked
+        // cancelable, which `submit` and `stream` do once the pdu is set and the hook made; it holds `uring_lock`,
+        // as an inline issue does (an io-wq worker's is never marked).
+        let queued = unsafe { Queued::read(cmd) };
+        self::cancel(&me, &queued);
         return 0;
     }
-    let how = Issue {
-        flags: issue_flags,
-        blocking,
-        cqe32,
+    // INVARIANT: By the function's safety requirement, io_uring issues `cmd` now, with `issue_flags`.
+    let cmd = Issuing {
+        ptr: cmd,
+        how: Issue {
+            flags: issue_flags,
+            blocking,
+            cqe32,
+        },
     };
-    match issue(&me, cmd, how) {
-        Outcome::Now(res, res2) => {
-            // Completed here rather than by returning `res`, so that 32-byte CQEs get `res2`.
-            cmd.done(res, res2, cqe32, issue_flags);
-            EIOCBQUEUED.to_errno()
-        }
-        Outcome::Queued => EIOCBQUEUED.to_errno(),
+    match issue(&me, &cmd) {
+        // Completed here rather than by returning `res`, so that 32-byte CQEs get `res2`.
+        Outcome::Now(res, res2) => cmd.done(res, res2),
+        Outcome::Queued => {}
     }
+    EIOCBQUEUED.to_errno()
 }
 
 /// The task work of a queued command (`uring_glue.c`), in the submitting task unless `cancel`.
@@ -500,30 +601,38 @@ pub(crate) unsafe extern "C" fn kcam_rust_uring_task_work(
     issue_flags: c_uint,
     cancel: bool,
 ) {
-    // INVARIANT: By the function's safety requirement.
-    let cmd = Cmd(cmd);
-    let pdu = cmd.read_pdu();
-    match cmd.op() {
+    // INVARIANT: By the function's safety requirement: its task work runs now, with `issue_flags`.
+    let cmd = InTaskWork {
+        ptr: cmd,
+        flags: issue_flags,
+        // SAFETY: By the function's safety requirement; task work never runs during an issue (both hold
+        // `uring_lock`).
+        queued: unsafe { Queued::read(cmd) },
+    };
+    let data = cmd.queued.pdu.data;
+    match cmd.queued.op {
         file::IOC_SUBMIT => {
-            // SAFETY: The pdu's reference (`submit`), ours now: a job calls its hook once, so this is the
+            // SAFETY: The pdu's reference on the job (`submit`), ours now: a job calls its hook once, so this is the
             // command's completion.
-            let job = unsafe { Arc::<Job>::from_raw(pdu.data.cast()) };
+            let job = unsafe { Arc::<Job>::from_raw(data.cast()) };
             let (res, res2) = if cancel {
                 // The results cannot be written back.
                 (ECANCELED.to_errno(), 0)
             } else {
                 job_results(&job)
             };
-            cmd.done(res, res2, pdu.cqe32, issue_flags);
+            // SAFETY: The job consumed its hook by calling it (`Hook::call`), which queued this task work.
+            unsafe { cmd.done(res, res2) };
         }
         file::IOC_DQEVENT => {
-            // SAFETY: The pdu's reference (`stream`) lives until the stream ends, below.
-            let events = unsafe { ArcBorrow::<FileEvents>::from_raw(pdu.data.cast()) };
-            if let Some(status) = deliver(&events, cmd, pdu.buf_group, issue_flags, cancel) {
-                // The stream is disarmed: nothing queues this task work again.
-                cmd.done(status, 0, pdu.cqe32, issue_flags);
+            // SAFETY: The pdu's reference on the file's events (`stream`) lives until the stream ends, below.
+            let events = unsafe { ArcBorrow::<FileEvents>::from_raw(data.cast()) };
+            if let Some(status) = deliver(&events, &cmd, cancel) {
+                // SAFETY: The stream is disarmed (`deliver`), which dropped its hook: nothing queues this task work
+                // again.
+                unsafe { cmd.done(status, 0) };
                 // SAFETY: The pdu's reference, which the completed command no longer needs.
-                drop(unsafe { Arc::from_raw(pdu.data.cast::<FileEvents>()) });
+                drop(unsafe { Arc::from_raw(data.cast::<FileEvents>()) });
             }
         }
         _ => {}
