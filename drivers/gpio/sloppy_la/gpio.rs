@@ -26,6 +26,21 @@ mod ffi {
     include!("gpio_sloppy_la_glue_bindings.rs");
 }
 
+/// `(chip label, offset)` lines as the glue takes them: parallel arrays of C strings and offsets, and their
+/// length. The label pointers borrow from the lines.
+fn line_arrays(
+    lines: &[(CString, u32)],
+) -> Result<(KVec<*const kernel::ffi::c_char>, KVec<u32>, u32)> {
+    let mut chips = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+    let mut offsets = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+    for (chip, off) in lines {
+        chips.push(chip.as_char_ptr(), GFP_KERNEL)?;
+        offsets.push(*off, GFP_KERNEL)?;
+    }
+    let n = u32::try_from(lines.len()).map_err(|_| EINVAL)?;
+    Ok((chips, offsets, n))
+}
+
 /// The probe lines of one analyzer instance: requested as inputs, or looked up in place (not requested, so
 /// neither their direction nor their pin mux changes; see the glue).
 ///
@@ -75,13 +90,7 @@ impl Probes {
 
     /// Lines `lines[i]` = (chip label, offset), in place: looked up, not requested. `dev` is for messages.
     pub(crate) fn in_place(dev: &Device, lines: &[(CString, u32)]) -> Result<Self> {
-        let mut chips = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
-        let mut offsets = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
-        for (chip, off) in lines {
-            chips.push(chip.as_char_ptr(), GFP_KERNEL)?;
-            offsets.push(*off, GFP_KERNEL)?;
-        }
-        let n = u32::try_from(lines.len()).map_err(|_| EINVAL)?;
+        let (chips, offsets, n) = line_arrays(lines)?;
         // SAFETY: `dev` is valid for the call; the arrays hold `n` valid entries (C strings and offsets), which
         // the glue reads only during the call.
         Self::from_raw(unsafe {
@@ -184,13 +193,7 @@ unsafe impl Send for LookupTable {}
 impl LookupTable {
     /// Adds a table mapping `probe` index `i` of `dev_id` to `lines[i]` = (chip label, offset).
     pub(crate) fn add(dev_id: &CStr, lines: &[(CString, u32)]) -> Result<Self> {
-        let mut chips = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
-        let mut offsets = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
-        for (chip, off) in lines {
-            chips.push(chip.as_char_ptr(), GFP_KERNEL)?;
-            offsets.push(*off, GFP_KERNEL)?;
-        }
-        let n = u32::try_from(lines.len()).map_err(|_| EINVAL)?;
+        let (chips, offsets, n) = line_arrays(lines)?;
         // SAFETY: `dev_id` and every chip label are valid C strings and the arrays hold `n` entries; the glue
         // copies all of them.
         let raw = from_err_ptr(unsafe {
