@@ -497,6 +497,38 @@ mod tests {
         Ok(())
     }
 
+    /// The other side of the order above: once a list's fence signalled, `KCAM_IOC_WAIT` finds it done, even
+    /// with a zero timeout, although the camera finishes the job only after it released the fence. (A waiter
+    /// that polled the fence, then waited with timeout 0, got `EAGAIN`: e2e hang-watchdog, under load.)
+    #[test]
+    fn a_signalled_fence_means_the_wait_is_done() -> Result {
+        let (dev, _vcam) = device()?;
+        let budget = Budget::new(limits(100)?)?;
+        let job = Job::new(
+            1,
+            0,
+            0,
+            list(&[op(uapi::Opcode::Nop, 0, 0, 0)])?,
+            Some(Fence::new(Fence::new_context(), 1, c"kcam-test")?),
+            budget.take_list()?,
+        )?;
+        let mut q = FenceQueue::new();
+        q.reserve()?;
+        q.push(job.clone());
+        job.end();
+        q.release();
+        assert_eq!(job.fence_status(), Some(FenceStatus::Signalled));
+        // The camera's context finishes the job a moment later.
+        let (late_job, late_dev) = (job.clone(), dev.clone());
+        kernel::workqueue::system().try_spawn(GFP_KERNEL, move || {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(50));
+            late_job.finish(late_dev.waker());
+        })?;
+        assert!(job.wait(dev.waker(), 0).is_ok());
+        assert!(job.is_done());
+        Ok(())
+    }
+
     #[test]
     fn camera_limits_are_enforced() -> Result {
         let budget = Budget::new(limits(100)?)?;
