@@ -171,11 +171,17 @@ impl Job {
         self.out_fence.as_ref().map(|f| f.status())
     }
 
-    /// Waits until the job is done: interruptibly for at most `timeout_ns` (`ETIMEDOUT`, `EINTR`).
+    /// Waits until the job is done: interruptibly for at most `timeout_ns` (`ETIMEDOUT`, `EINTR`). A job that
+    /// ended (its fence may have signalled) is waited for whatever the timeout: its finish follows at once in the
+    /// context that ended it, and a caller who saw the fence signalled must find the list done.
     pub(crate) fn wait(&self, waker: &Waker, timeout_ns: u64) -> Result {
-        waker.wait_until(crate::waker::Sleep::Interruptible(timeout_ns), || {
-            self.is_done().then_some(Ok(()))
-        })
+        let done = || self.is_done().then_some(Ok(()));
+        match waker.wait_until(crate::waker::Sleep::Interruptible(timeout_ns), done) {
+            Err(e) if e == ETIMEDOUT && self.ended.load(Acquire) => {
+                waker.wait_until(crate::waker::Sleep::Interruptible(u64::MAX), done)
+            }
+            r => r,
+        }
     }
 }
 
