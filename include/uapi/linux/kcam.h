@@ -231,8 +231,8 @@ struct kcam_submit {
 /*
  * KCAM_IOC_WAIT: wait for an asynchronous submission of this file, write its results back to its ops_ptr (in the
  * waiting process) and forget it. -EINVAL: not a pending submission of this file (another file's, or reaped
- * already); -EAGAIN: timeout_ns 0 and not done; -ETIMEDOUT; -EINTR. Each file may have max_pending submissions
- * not yet waited for; one more is refused with -EBUSY.
+ * already); -EAGAIN: timeout_ns 0 and not done (a list whose out-fence signalled is done); -ETIMEDOUT; -EINTR.
+ * Each file may have max_pending submissions not yet waited for; one more is refused with -EBUSY.
  */
 struct kcam_wait {
 	__u64 seqno;
