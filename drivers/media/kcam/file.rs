@@ -284,7 +284,8 @@ impl KcamFile {
             .cloned()
             .ok_or(EINVAL)?;
         if !job.is_done() {
-            if w.timeout_ns == 0 {
+            // An ended job (its fence may have signalled) is waited for even with timeout 0: see `Job::wait`.
+            if w.timeout_ns == 0 && !job.is_ended() {
                 return Err(EAGAIN);
             }
             job.wait(self.dev.waker(), w.timeout_ns.min(MAX_WAIT_NS))?;

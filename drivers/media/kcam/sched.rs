@@ -92,6 +92,11 @@ impl Job {
         self.done.load(Acquire)
     }
 
+    /// Whether the results are final (the fence may have signalled; the job is finished a moment later).
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended.load(Acquire)
+    }
+
     pub(crate) fn has_fence(&self) -> bool {
         self.out_fence.is_some()
     }
@@ -177,7 +182,7 @@ impl Job {
     pub(crate) fn wait(&self, waker: &Waker, timeout_ns: u64) -> Result {
         let done = || self.is_done().then_some(Ok(()));
         match waker.wait_until(crate::waker::Sleep::Interruptible(timeout_ns), done) {
-            Err(e) if e == ETIMEDOUT && self.ended.load(Acquire) => {
+            Err(e) if e == ETIMEDOUT && self.is_ended() => {
                 waker.wait_until(crate::waker::Sleep::Interruptible(u64::MAX), done)
             }
             r => r,
